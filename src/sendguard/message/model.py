@@ -1,0 +1,121 @@
+"""The one parsed form of a message. Rules read it; nothing else parses mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import EmailMessage
+from enum import Enum
+
+
+class Party(str, Enum):
+    """Who an address belongs to, from the organisation's point of view."""
+
+    INTERNAL = "internal"  # one of our own domains
+    ACCOUNT = "account"  # a contact or domain of a known customer account
+    UNKNOWN = "unknown"  # external, not in the directory
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str  # lower-cased addr-spec, e.g. "peter@acme.com"
+    display_name: str
+    field: str  # "From", "To", "Cc", "Bcc", "Reply-To"
+    domain: str  # lower-cased, IDNA-decoded to Unicode where it was punycode
+    party: Party
+    account_id: str | None = None
+    via: str | None = None  # "contact" or "domain": how the account was resolved
+
+    @property
+    def is_external(self) -> bool:
+        return self.party is not Party.INTERNAL
+
+
+@dataclass(frozen=True)
+class BodyLine:
+    number: int  # 1-based line number in `Message.lines`
+    text: str
+    quoted: bool  # part of quoted / forwarded text, not written by the author now
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    host: str  # lower-cased host name, IDNA-decoded
+    anchor: str  # visible link text ("" for bare URLs)
+    line: int | None  # body line where it appears, when known
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int  # decoded bytes
+    inline: bool
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: Decimal
+    currency: str | None  # ISO 4217 code ("USD", "EUR", "GBP", ...) or None when not stated
+    line: int
+    start: int
+    end: int
+    text: str  # the amount as written, e.g. "$1,240.50"
+    quoted: bool
+
+
+@dataclass
+class Message:
+    """A parsed message.
+
+    `lines` is the body as the author sees it (the text/plain part, or the HTML part reduced to
+    text when there is no plain part), each line marked new or quoted. `html_lines` holds the HTML
+    part reduced to text when the message has one (for rules that must look at both renderings);
+    `html_source` the raw HTML, for checks on markup such as merge tags inside attributes.
+    """
+
+    source: EmailMessage
+    subject: str
+    sender: Address | None
+    recipients: list[Address]  # To, Cc and Bcc, in header order, de-duplicated per field
+    reply_to: list[Address]
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str]
+    lines: list[BodyLine]
+    html_lines: list[BodyLine]
+    html_source: str | None
+    links: list[Link]
+    attachments: list[Attachment]
+    amounts: list[Amount]
+    size: int
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def new_lines(self) -> list[BodyLine]:
+        return [ln for ln in self.lines if not ln.quoted]
+
+    @property
+    def quoted_lines(self) -> list[BodyLine]:
+        return [ln for ln in self.lines if ln.quoted]
+
+    @property
+    def new_text(self) -> str:
+        return "\n".join(ln.text for ln in self.lines if not ln.quoted)
+
+    @property
+    def external_recipients(self) -> list[Address]:
+        return [a for a in self.recipients if a.is_external]
+
+    @property
+    def has_external_recipients(self) -> bool:
+        return any(a.is_external for a in self.recipients)
+
+    @property
+    def is_reply(self) -> bool:
+        return bool(self.in_reply_to or self.references) or self.subject.lower().startswith(("re:", "aw:"))
