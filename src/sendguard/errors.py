@@ -1,8 +1,8 @@
 """Errors sendguard reports to a person instead of a traceback.
 
-    SendguardError            exit code 2, printed as one line
-    ├── ConfigError           sendguard.toml or a file/table it names is wrong (file, line)
-    └── InputError            a message or data file cannot be read or parsed (path, reason)
+SendguardError            exit code 2, printed as one line
+├── ConfigError           sendguard.toml or a file/table it names is wrong (file, line)
+└── InputError            a message or data file cannot be read or parsed (path, reason)
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ class Location:
     def describe(self) -> str:
         if self.field == "body" and self.line is not None:
             return f"body line {self.line}" + (" (quoted text)" if self.quoted else "")
+        if self.field == "html":
+            return "HTML part" + (f" line {self.line}" if self.line is not None else "")
         if self.field in ("message", "attachment"):
             return self.field
         return f"{self.field} header"

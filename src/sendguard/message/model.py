@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import EmailMessage
-from enum import Enum
+from enum import StrEnum
 
 
-class Party(str, Enum):
+class Party(StrEnum):
     """Who an address belongs to, from the organisation's point of view."""
 
     INTERNAL = "internal"  # one of our own domains

@@ -29,8 +29,18 @@ class Rule:
     def check(self, msg: Message) -> Iterable[Finding]:
         raise NotImplementedError
 
-    def finding(self, message: str, location: Location, evidence: str, suggestion: str) -> Finding:
-        return Finding(self.id, self.severity, message, location, evidence, suggestion)
+    def finding(
+        self,
+        message: str,
+        location: Location,
+        evidence: str,
+        suggestion: str,
+        *,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding at the rule's configured severity; `severity` may only lower it (for advice)."""
+        level = self.severity if severity is None else min(severity, self.severity)
+        return Finding(self.id, level, message, location, evidence, suggestion)
 
     @classmethod
     def doc(cls) -> str:
@@ -47,6 +57,8 @@ def body_location(line: Any, start: int | None = None, end: int | None = None) -
     return Location("body", line=line.number, start=start, end=end, text=line.text, quoted=line.quoted)
 
 
-def header_location(field_name: str, value: str, start: int | None = None, end: int | None = None) -> Location:
+def header_location(
+    field_name: str, value: str, start: int | None = None, end: int | None = None
+) -> Location:
     """Location of a span inside a header value (Subject, To, Cc, ...)."""
     return Location(field_name, start=start, end=end, text=value)

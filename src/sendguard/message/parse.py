@@ -1,0 +1,247 @@
+"""Parse raw RFC 5322 / MIME into the one `Message` model every rule reads."""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sendguard.errors import InputError
+from sendguard.message.html import html_to_lines
+from sendguard.message.model import Address, Amount, Attachment, BodyLine, Link, Message, Party
+from sendguard.message.money import find_amounts
+from sendguard.message.quotes import quoted_flags
+from sendguard.org.model import Org
+
+RECIPIENT_FIELDS = ("To", "Cc", "Bcc")
+HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name is printable ASCII except ':'
+URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()\[\]]+", re.IGNORECASE)
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+MessageSource = bytes | str | Path | EmailMessage
+
+
+def read_source(
+    source: MessageSource, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[bytes | None, EmailMessage | None, str | None]:
+    """Return (raw bytes or None, an already-parsed message or None, path label or None)."""
+    if isinstance(source, EmailMessage):
+        return None, source, None
+    if isinstance(source, bytes):
+        _check_size(len(source), max_bytes, None)
+        return source, None, None
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        _check_size(size, max_bytes, str(path))
+        return path.read_bytes(), None, str(path)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory (use `sendguard scan` for archives)", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+
+
+def _check_size(size: int, max_bytes: int, path: str | None) -> None:
+    if size > max_bytes:
+        raise InputError(
+            f"message is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit "
+            "(raise [organization] max_message_mb to check larger messages)",
+            path=path,
+        )
+
+
+def parse(
+    source: MessageSource, org: Org, *, max_bytes: int = DEFAULT_MAX_BYTES, dollar_currency: str = "USD"
+) -> Message:
+    raw, parsed, path = read_source(source, max_bytes)
+    if parsed is None:
+        assert raw is not None
+        _require_headers(raw, path)
+        parsed = email.message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    size = len(raw) if raw is not None else len(parsed.as_bytes())
+    defects = [type(d).__name__ for d in parsed.defects]
+
+    recipients: list[Address] = []
+    for field_name in RECIPIENT_FIELDS:
+        recipients += _addresses(parsed, field_name, org, path)
+    if not recipients:
+        raise InputError("message has no recipients (no To, Cc or Bcc address)", path=path)
+    senders = _addresses(parsed, "From", org, path)
+    reply_to = _addresses(parsed, "Reply-To", org, path)
+
+    text, html, attachments = _walk(parsed)
+    html_lines: list[BodyLine] = []
+    links: list[Link] = []
+    if html is not None:
+        reduced, html_links = html_to_lines(html)
+        html_lines = [BodyLine(i + 1, t, q) for i, (t, q) in enumerate(reduced)]
+        if text is None:
+            text = "\n".join(("> " + t if q else t) for t, q in reduced)
+    lines = _body_lines(text or "")
+    for line in lines:
+        for m in URL_RE.finditer(line.text):
+            url = m.group(0).rstrip(".,;:!?")
+            host = _host(url if "://" in url else "http://" + url)
+            if host is not None:
+                links.append(Link(url, host, "", line.number, line.quoted))
+    seen_urls = {lk.url for lk in links}
+    if html is not None:
+        for href, anchor, idx in html_links:
+            host = _host(href)
+            if host is not None and href not in seen_urls:
+                line = html_lines[min(idx, len(html_lines) - 1)] if html_lines else None
+                links.append(
+                    Link(href, host, anchor, line.number if line else None, line.quoted if line else False)
+                )
+
+    amounts = [
+        Amount(value, currency, line.number, start, end, written, line.quoted)
+        for line in lines
+        for start, end, value, currency, written in find_amounts(line.text, dollar_currency)
+    ]
+    return Message(
+        source=parsed,
+        subject=_header_text(parsed, "Subject"),
+        sender=senders[0] if senders else None,
+        recipients=recipients,
+        reply_to=reply_to,
+        message_id=_header_text(parsed, "Message-ID") or None,
+        in_reply_to=_header_text(parsed, "In-Reply-To") or None,
+        references=_header_text(parsed, "References").split(),
+        lines=lines,
+        html_lines=html_lines,
+        html_source=html,
+        links=links,
+        attachments=attachments,
+        amounts=amounts,
+        size=size,
+        defects=defects,
+    )
+
+
+def _require_headers(raw: bytes, path: str | None) -> None:
+    head = raw.lstrip(b"\r\n")[:4096]
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if not head or not HEADER_LINE.match(first):
+        shown = first[:40].decode("ascii", "backslashreplace")
+        raise InputError(f"not an RFC 5322 message: first line {shown!r} is not a header field", path=path)
+
+
+def _header_text(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except (ValueError, TypeError, IndexError):  # policy.default can fail on mangled headers
+        value = msg.get_all(name, failobj=[None])[0] if name in msg else None
+    return re.sub(r"\s+", " ", str(value)).strip() if value is not None else ""
+
+
+def _addresses(msg: EmailMessage, field_name: str, org: Org, path: str | None) -> list[Address]:
+    pairs: list[tuple[str, str]] = []
+    try:
+        for header in msg.get_all(field_name, []):
+            for a in getattr(header, "addresses", ()):
+                if a.addr_spec and "@" in a.addr_spec:
+                    pairs.append((a.display_name, a.addr_spec))
+    except (ValueError, TypeError, IndexError, AttributeError):
+        pairs = [(n, e) for n, e in getaddresses([str(v) for v in msg.get_all(field_name, [])]) if "@" in e]
+    seen: set[str] = set()
+    out: list[Address] = []
+    for display_name, addr in pairs:
+        addr = addr.strip().strip("<>").lower()
+        if addr in seen:
+            continue
+        seen.add(addr)
+        domain = _unicode_domain(addr.rsplit("@", 1)[1])
+        out.append(resolve_address(addr, display_name, field_name, domain, org))
+    return out
+
+
+def resolve_address(addr: str, display_name: str, field_name: str, domain: str, org: Org) -> Address:
+    if org.is_internal_domain(domain):
+        return Address(addr, display_name, field_name, domain, Party.INTERNAL)
+    account_id, via = org.directory.resolve(addr, domain)
+    party = Party.ACCOUNT if account_id else Party.UNKNOWN
+    return Address(addr, display_name, field_name, domain, party, account_id, via)
+
+
+def _unicode_domain(domain: str) -> str:
+    domain = domain.strip().rstrip(".").lower()
+    if "xn--" not in domain:
+        return domain
+    try:
+        return domain.encode("ascii").decode("idna")
+    except (UnicodeError, ValueError):
+        return domain  # leave invalid punycode visible as written
+
+
+def _host(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return _unicode_domain(host)
+
+
+def _walk(msg: EmailMessage) -> tuple[str | None, str | None, list[Attachment]]:
+    """The first text/plain and text/html bodies, and every attachment (a forwarded .eml counts as one)."""
+    text: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = []
+
+    def visit(part: EmailMessage) -> None:
+        nonlocal text, html
+        ctype = part.get_content_type()
+        try:
+            filename = part.get_filename()
+        except (ValueError, TypeError):
+            filename = None
+        disposition = (part.get_content_disposition() or "").lower()
+        if ctype == "message/rfc822":
+            attachments.append(
+                Attachment(filename or "(forwarded message)", ctype, len(part.as_bytes()), False)
+            )
+            return
+        if part.is_multipart():
+            for sub in part.iter_parts():
+                visit(sub)
+            return
+        if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+            if ctype == "text/plain" and text is None:
+                text = _decode_text(part)
+            elif ctype == "text/html" and html is None:
+                html = _decode_text(part)
+            return
+        payload = part.get_payload(decode=True) or b""
+        attachments.append(Attachment(filename or "(unnamed)", ctype, len(payload), disposition == "inline"))
+
+    visit(msg)
+    return text, html, attachments
+
+
+def _decode_text(part: EmailMessage) -> str:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        return ""
+    charset = (part.get_content_charset() or "utf-8").lower()
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", errors="replace")
+
+
+def _body_lines(text: str) -> list[BodyLine]:
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while raw_lines and not raw_lines[-1].strip():
+        raw_lines.pop()
+    flags = quoted_flags(raw_lines)
+    return [BodyLine(i + 1, t, q) for i, (t, q) in enumerate(zip(raw_lines, flags, strict=True))]

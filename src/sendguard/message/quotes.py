@@ -1,0 +1,84 @@
+"""Split a body into the author's new text and quoted / forwarded text.
+
+Recognised: `>` quoting, attribution lines ("On <date>, X wrote:", also wrapped over two lines
+and common translations), forward separators ("---------- Forwarded message ---------",
+"Begin forwarded message:", "-----Original Message-----") and Outlook header blocks
+("From: ... / Sent: ... / To: ... / Subject: ...", also after a "____" rule).
+"""
+
+from __future__ import annotations
+
+import re
+
+QUOTE_PREFIX = re.compile(r"^\s*>")
+ATTRIBUTION = re.compile(
+    r"^\s*(On\b.{0,200}\b(wrote|writes)|Am\b.{0,200}\bschrieb|Le\b.{0,200}\ba écrit|El\b.{0,200}\bescribió"
+    r"|Op\b.{0,200}\bschreef|.{0,120}<[^>@\s]+@[^>\s]+>\s*(wrote|writes))\s*:\s*$",
+    re.IGNORECASE,
+)
+ATTRIBUTION_START = re.compile(r"^\s*(On|Am|Le|El|Op)\s.{5,}$", re.IGNORECASE)
+ATTRIBUTION_END = re.compile(
+    r"^.{0,200}\b(wrote|writes|schrieb|a écrit|escribió|schreef)\s*:\s*$", re.IGNORECASE
+)
+SEPARATOR = re.compile(
+    r"^\s*(-{2,}\s*(Forwarded message|Original Message|Weitergeleitete Nachricht|Ursprüngliche Nachricht"
+    r"|Message transféré|Message d'origine)\s*-{2,}|Begin forwarded message:|-{3,}\s*Forwarded by\b.*)\s*$",
+    re.IGNORECASE,
+)
+OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Von|De|Van)\*?\s*:\s*\S", re.IGNORECASE)
+OUTLOOK_FIELDS = re.compile(
+    r"^\s*\*?(Sent|Date|To|Subject|Cc|Gesendet|Datum|An|Betreff|Envoyé|Objet)\*?\s*:", re.IGNORECASE
+)
+RULE_LINE = re.compile(r"^\s*_{10,}\s*$")
+
+
+def quoted_flags(lines: list[str]) -> list[bool]:
+    """For each line, True when it is quoted or forwarded text rather than the author's own."""
+    flags = [bool(QUOTE_PREFIX.match(ln)) for ln in lines]
+    n = len(lines)
+    for i in range(n):
+        if flags[i]:
+            continue
+        start = _quote_block_start(lines, i)
+        if start is None:
+            continue
+        kind, header_end = start
+        if kind == "attribution" and _next_nonblank_is_prefixed(lines, header_end + 1):
+            # Interleaved (bottom-posted) replies: `>` marks what is quoted; lines between
+            # quotes remain the author's.
+            for j in range(i, header_end + 1):
+                flags[j] = True
+            continue
+        for j in range(i, n):
+            flags[j] = True
+        break
+    return flags
+
+
+def _quote_block_start(lines: list[str], i: int) -> tuple[str, int] | None:
+    line = lines[i]
+    if SEPARATOR.match(line):
+        return "separator", i
+    if ATTRIBUTION.match(line):
+        return "attribution", i
+    if (
+        ATTRIBUTION_START.match(line)
+        and i + 1 < len(lines)
+        and ATTRIBUTION_END.match(lines[i + 1])
+        and not ATTRIBUTION_END.match(line)
+    ):
+        return "attribution", i + 1
+    if RULE_LINE.match(line) and i + 1 < len(lines) and OUTLOOK_FROM.match(lines[i + 1]):
+        return "separator", i
+    if OUTLOOK_FROM.match(line):
+        following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
+        if sum(1 for ln in following[:4] if OUTLOOK_FIELDS.match(ln)) >= 2:
+            return "separator", i
+    return None
+
+
+def _next_nonblank_is_prefixed(lines: list[str], start: int) -> bool:
+    for ln in lines[start:]:
+        if ln.strip():
+            return bool(QUOTE_PREFIX.match(ln))
+    return False

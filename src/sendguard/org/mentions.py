@@ -1,0 +1,95 @@
+"""Find mentions of customer accounts in text: names, aliases, domains and contacts' addresses.
+
+An index of normalised word n-grams and of domains/addresses, so a line is matched in time
+proportional to its length, not to the size of the directory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sendguard.org.model import Directory, domain_candidates
+
+WORD_RE = re.compile(r"[\w&'’]+(?:[-.][\w&]+)*", re.UNICODE)
+EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+DOMAIN_RE = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b", re.IGNORECASE)
+MAX_NGRAM = 5
+
+
+@dataclass(frozen=True)
+class Mention:
+    account_id: str
+    start: int
+    end: int
+    text: str
+    kind: str  # "name", "alias", "domain", "contact"
+
+
+def _norm(words: list[str]) -> str:
+    return " ".join(w.lower().replace("’", "'") for w in words)
+
+
+class MentionIndex:
+    def __init__(self, directory: Directory) -> None:
+        self.terms: dict[str, tuple[str, str, bool]] = {}  # ngram -> (account_id, kind, needs capital)
+        for account in directory.accounts.values():
+            for kind, term in [("name", account.name), *(("alias", a) for a in account.aliases)]:
+                words = WORD_RE.findall(term)
+                if not words:
+                    continue
+                # A one-word name like "Target" or "Apple" is only a mention when written as a name.
+                needs_capital = len(words) == 1
+                self.terms.setdefault(_norm(words), (account.account_id, kind, needs_capital))
+        self.domains = dict(directory.account_by_domain)
+        self.contacts = {email: c.account_id for email, c in directory.contacts.items()}
+
+    def find(self, text: str) -> list[Mention]:
+        found: list[Mention] = []
+        taken: list[tuple[int, int]] = []
+        for m in EMAIL_RE.finditer(text):
+            email = m.group(0).lower()
+            account_id = self.contacts.get(email) or self._domain_owner(email.rsplit("@", 1)[1])
+            if account_id:
+                found.append(Mention(account_id, m.start(), m.end(), m.group(0), "contact"))
+            taken.append((m.start(), m.end()))
+        for m in DOMAIN_RE.finditer(text):
+            if _overlaps(m.start(), m.end(), taken):
+                continue
+            account_id = self._domain_owner(m.group(0).lower())
+            if account_id:
+                found.append(Mention(account_id, m.start(), m.end(), m.group(0), "domain"))
+                taken.append((m.start(), m.end()))
+        words = list(WORD_RE.finditer(text))
+        i = 0
+        while i < len(words):
+            match = None
+            for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
+                span = words[i : i + n]
+                hit = self.terms.get(_norm([w.group(0) for w in span]))
+                if hit is None:
+                    continue
+                account_id, kind, needs_capital = hit
+                if needs_capital and not span[0].group(0)[:1].isupper():
+                    continue
+                start, end = span[0].start(), span[-1].end()
+                if _overlaps(start, end, taken):
+                    continue
+                match = (n, Mention(account_id, start, end, text[start:end], kind))
+                break
+            if match:
+                found.append(match[1])
+                i += match[0]
+            else:
+                i += 1
+        return sorted(found, key=lambda mt: mt.start)
+
+    def _domain_owner(self, domain: str) -> str | None:
+        for candidate in domain_candidates(domain):
+            if candidate in self.domains:
+                return self.domains[candidate]
+        return None
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)

@@ -1,0 +1,87 @@
+"""Text going to one customer names a different customer.
+
+Why it matters: replies and forwards drag history along. A thread forwarded to Acme that still
+quotes Northwind's complaint, or a template reused with the previous customer's name, tells one
+customer about another. The check looks at new *and* quoted or forwarded text, and fires only
+when the message goes to a customer account (not for internal-only mail). It names the account
+that would leak and the line where it appears.
+
+Bad (to peter.jones@acme.com):
+    Hi Peter, as with Northwind Telecom last week, the fix ships on Friday.
+    > From: julia.meyer@northwind-telecom.com
+
+Good (to peter.jones@acme.com):
+    Hi Peter, the fix for Acme ships on Friday.
+
+Option: `ignore_accounts = ["id", ...]` for accounts that may be named freely (public
+reference customers, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sendguard.message.model import Message, Party
+from sendguard.org.mentions import MentionIndex
+from sendguard.org.model import Org
+from sendguard.report import Finding, Severity
+from sendguard.rules.base import Rule, body_location, header_location
+
+KIND_WORDS = {
+    "name": "its name",
+    "alias": "its alias",
+    "domain": "its domain",
+    "contact": "one of its contacts",
+}
+
+
+class ForeignAccountContent(Rule):
+    id = "foreign-account-content"
+    default_severity = Severity.BLOCK
+    options = {"ignore_accounts": list}
+
+    def __init__(self, org: Org, options: dict, severity: Severity) -> None:
+        super().__init__(org, options, severity)
+        self.index = MentionIndex(org.directory)
+        self.ignored = {str(a) for a in self.config.get("ignore_accounts", [])}
+
+    def check(self, msg: Message) -> Iterator[Finding]:
+        recipient_accounts = {
+            a.account_id for a in msg.recipients if a.party is Party.ACCOUNT and a.account_id
+        }
+        if not recipient_accounts:
+            return
+        accounts = self.org.directory.accounts
+        audience = " and ".join(sorted(accounts[a].name for a in recipient_accounts))
+        reported: set[tuple[str, str]] = set()
+        places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in msg.lines]
+        for field, line, text in places:
+            for mention in self.index.find(text):
+                leaked = mention.account_id
+                if leaked in recipient_accounts or leaked in self.ignored:
+                    continue
+                key = (leaked, mention.text.lower())
+                if key in reported:
+                    continue
+                reported.add(key)
+                where = (
+                    body_location(line, mention.start, mention.end)
+                    if line
+                    else header_location(field, text, mention.start, mention.end)
+                )
+                origin = (
+                    "quoted/forwarded text"
+                    if where.quoted
+                    else ("the subject" if field == "Subject" else "your new text")
+                )
+                yield self.finding(
+                    f"This goes to {audience}, but {origin} names another customer, {accounts[leaked].name} "
+                    f"({KIND_WORDS[mention.kind]}: {mention.text!r})",
+                    where,
+                    mention.text,
+                    (
+                        "Cut the quoted history before sending, or forward only what this customer may see."
+                        if where.quoted
+                        else f"Remove the reference to {accounts[leaked].name}; check the text was not written for them."
+                    ),
+                )

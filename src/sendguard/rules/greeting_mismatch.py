@@ -1,0 +1,116 @@
+"""The greeting names someone who is not among the recipients.
+
+Why it matters: "Dear Julia" in a mail to Peter means the text was written for someone else,
+or copied from another thread, and Peter now knows it. Greetings to groups ("Hi all", "Hello
+team") and to several recipients who are all addressed ("Dear Peter and Anna") are fine. A name
+matches a recipient by display name, directory contact name, or the address itself
+(peter.jones@... for "Peter"), ignoring case and accents, with common short forms
+(Bob/Robert, Liz/Elizabeth, ...).
+
+Bad (To: Peter Jones <peter.jones@acme.com>):
+    Dear Julia,
+
+Good:
+    Dear Peter,
+    Hi Peter and Anna,      (both in To/Cc)
+    Hi all,
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from sendguard.message.model import Message
+from sendguard.report import Finding, Severity
+from sendguard.rules.base import Rule, body_location
+
+GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|morning|hiya|howdy|bonjour|hallo)\b[ ,]+"
+    r"(?P<names>[^\W\d_][\w .'’&-]{0,60}?(?:\s*(?:,|&|\band\b)\s*[^\W\d_][\w .'’&-]{0,40}?)*)\s*(?:[,:!.—–-].*)?$",
+    re.IGNORECASE,
+)
+GROUP_WORDS = {
+    "all", "everyone", "everybody", "team", "folks", "there", "sir", "madam", "sirs", "colleagues", "guys", "both",
+    "you", "friends", "customer", "customers", "client", "valued", "support", "hiring", "manager", "y'all", "again",
+    "or", "to", "whom", "it", "may", "concern", "partners", "member", "members", "user", "users",
+}  # fmt: skip
+TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "mx", "sir", "herr", "frau", "mme", "m"}
+NICKNAMES = {
+    "bob": "robert", "rob": "robert", "bobby": "robert", "bill": "william", "will": "william", "liz": "elizabeth",
+    "beth": "elizabeth", "betty": "elizabeth", "jim": "james", "jimmy": "james", "mike": "michael", "kate": "katherine",
+    "katie": "katherine", "kathy": "katherine", "tom": "thomas", "tony": "anthony", "dave": "david", "dan": "daniel",
+    "danny": "daniel", "chris": "christopher", "matt": "matthew", "nick": "nicholas", "alex": "alexander",
+    "sam": "samuel", "ben": "benjamin", "joe": "joseph", "steve": "steven", "andy": "andrew", "drew": "andrew",
+    "rick": "richard", "dick": "richard", "ed": "edward", "ted": "edward", "jen": "jennifer", "jenny": "jennifer",
+    "sue": "susan", "pat": "patricia", "peg": "margaret", "maggie": "margaret", "meg": "margaret", "ron": "ronald",
+    "greg": "gregory", "jeff": "jeffrey", "larry": "lawrence", "charlie": "charles", "chuck": "charles",
+    "vicky": "victoria", "becky": "rebecca", "nate": "nathan", "abby": "abigail", "jo": "johanna", "hank": "henry",
+}  # fmt: skip
+SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bund\b|\bet\b)\s*", re.IGNORECASE)
+LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
+
+
+def fold(text: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
+    ).replace("’", "'")
+
+
+def canonical(token: str) -> str:
+    return NICKNAMES.get(token, token)
+
+
+class GreetingMismatch(Rule):
+    id = "greeting-mismatch"
+    default_severity = Severity.WARN
+
+    def check(self, msg: Message) -> Iterator[Finding]:
+        line = next((ln for ln in msg.new_lines if ln.text.strip()), None)
+        if line is None:
+            return
+        m = GREETING.match(line.text)
+        if not m:
+            return
+        known = self._recipient_tokens(msg)
+        start = m.start("names")
+        for part in SPLIT.split(m.group("names")):
+            tokens = [t for t in re.split(r"[\s.]+", fold(part)) if t]
+            name_tokens = [t for t in tokens if t not in TITLES]
+            if (
+                not name_tokens
+                or any(t in GROUP_WORDS for t in name_tokens)
+                or any(t.endswith("team") for t in name_tokens)
+            ):
+                continue
+            if any(canonical(t) in known or t in known for t in name_tokens):
+                continue
+            offset = line.text.find(part.strip(), start)
+            names = ", ".join(a.display_name or a.address for a in msg.recipients if a.field in ("To", "Cc"))
+            yield self.finding(
+                f"The greeting addresses {part.strip()!r}, but no recipient has that name (To/Cc: {names})",
+                body_location(line, offset, offset + len(part.strip()))
+                if offset >= 0
+                else body_location(line),
+                part.strip(),
+                "Check the recipients, or correct the greeting: was this text written for someone else?",
+            )
+
+    def _recipient_tokens(self, msg: Message) -> set[str]:
+        tokens: set[str] = set()
+        contacts = self.org.directory.contacts
+        for addr in msg.recipients:
+            names = [addr.display_name]
+            if addr.address in contacts:
+                names.append(contacts[addr.address].name)
+            names.append(" ".join(LOCAL_SPLIT.split(addr.address.split("@", 1)[0])))
+            account = self.org.directory.accounts.get(addr.account_id or "")
+            if account is not None:
+                names += [account.name, *account.aliases]
+            for name in names:
+                for token in re.split(r"[\s,.()\"']+", fold(name or "")):
+                    if token:
+                        tokens.add(token)
+                        tokens.add(canonical(token))
+        return tokens
