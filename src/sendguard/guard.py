@@ -55,7 +55,7 @@ class Guard:
                         "Review the message by hand, and report this as a sendguard bug with the message attached.",
                     )
                 )
-        findings.sort(key=lambda f: (-f.severity, f.location.field != "body", f.location.line or 0))
+        findings.sort(key=lambda f: (-f.severity, f.location.field == "body", f.location.line or 0))
         return Report(findings=findings, subject=msg.subject)
 
 

@@ -26,9 +26,10 @@ from sendguard.message.model import Message
 from sendguard.report import Finding, Severity
 from sendguard.rules.base import Rule, body_location
 
+NAME = r"(?-i:(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?\s)?[A-Z][\w'’-]*(?:\s[A-Z][\w'’-]*){0,2})"
 GREETING = re.compile(
     r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|morning|hiya|howdy|bonjour|hallo)\b[ ,]+"
-    r"(?P<names>[^\W\d_][\w .'’&-]{0,60}?(?:\s*(?:,|&|\band\b)\s*[^\W\d_][\w .'’&-]{0,40}?)*)\s*(?:[,:!.—–-].*)?$",
+    rf"(?P<names>{NAME}(?:\s*(?:,|&|\band\b)\s*{NAME})*)\s*(?:[,:!.—–-].*)?$",
     re.IGNORECASE,
 )
 GROUP_WORDS = {
@@ -49,6 +50,7 @@ NICKNAMES = {
     "vicky": "victoria", "becky": "rebecca", "nate": "nathan", "abby": "abigail", "jo": "johanna", "hank": "henry",
 }  # fmt: skip
 SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bund\b|\bet\b)\s*", re.IGNORECASE)
+NAMED_LOCAL = re.compile(r"^[a-z]{2,}[._-][a-z]{2,}$", re.IGNORECASE)  # first.last: a name we can read
 LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 
 
@@ -74,6 +76,8 @@ class GreetingMismatch(Rule):
         if not m:
             return
         known = self._recipient_tokens(msg)
+        if known is None:
+            return  # a recipient we cannot put a name to may be the one greeted
         start = m.start("names")
         for part in SPLIT.split(m.group("names")):
             tokens = [t for t in re.split(r"[\s.]+", fold(part)) if t]
@@ -97,14 +101,18 @@ class GreetingMismatch(Rule):
                 "Check the recipients, or correct the greeting: was this text written for someone else?",
             )
 
-    def _recipient_tokens(self, msg: Message) -> set[str]:
+    def _recipient_tokens(self, msg: Message) -> set[str] | None:
+        """Name tokens of all recipients, or None when some recipient's name cannot be known."""
         tokens: set[str] = set()
         contacts = self.org.directory.contacts
         for addr in msg.recipients:
+            local = addr.address.split("@", 1)[0]
             names = [addr.display_name]
             if addr.address in contacts:
                 names.append(contacts[addr.address].name)
-            names.append(" ".join(LOCAL_SPLIT.split(addr.address.split("@", 1)[0])))
+            if addr.field != "Bcc" and not addr.display_name.strip() and addr.address not in contacts and not NAMED_LOCAL.match(local):
+                return None
+            names.append(" ".join(LOCAL_SPLIT.split(local)))
             account = self.org.directory.accounts.get(addr.account_id or "")
             if account is not None:
                 names += [account.name, *account.aliases]

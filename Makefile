@@ -1,0 +1,20 @@
+# The two commands of the README:
+#   make demo   install everything, then check the shipped example messages
+#   make test   install everything, then lint and run the test suite (what CI runs)
+.PHONY: install demo test lint compare
+
+install:
+	./scripts/bootstrap.sh
+
+demo: install
+	.venv/bin/sendguard check --config examples/org/sendguard.toml examples/messages/*.eml || test $$? -eq 1
+
+lint: install
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+
+test: lint
+	.venv/bin/pytest -q
+
+compare: install
+	.venv/bin/python bench/compare.py
