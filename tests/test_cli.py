@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import EXAMPLE_CONFIG, EXAMPLE_MESSAGES, EXAMPLE_ORG, build_message
 
 from sendguard.cli import main
 from sendguard.rules import RULES
+from support import EXAMPLE_CONFIG, EXAMPLE_MESSAGES, EXAMPLE_ORG, build_message
 
 CFG = ["--config", str(EXAMPLE_CONFIG)]
 
@@ -47,7 +47,10 @@ def test_warning_exits_0_unless_strict(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    files = [str(EXAMPLE_MESSAGES / "02-bad-cc-other-customer.eml"), str(EXAMPLE_MESSAGES / "01-good-reply-with-attachment.eml")]
+    files = [
+        str(EXAMPLE_MESSAGES / "02-bad-cc-other-customer.eml"),
+        str(EXAMPLE_MESSAGES / "01-good-reply-with-attachment.eml"),
+    ]
     code, out, _ = run(capsys, "check", *CFG, "--format", "json", *files)
     data = json.loads(out)
     assert code == 1
@@ -58,7 +61,9 @@ def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert finding["location"]["field"] == "Cc"
 
 
-def test_config_from_env_and_from_cwd(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_from_env_and_from_cwd(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     msg = str(EXAMPLE_MESSAGES / "02-bad-cc-other-customer.eml")
     monkeypatch.setenv("SENDGUARD_CONFIG", str(EXAMPLE_CONFIG))
     assert run(capsys, "check", msg)[0] == 1
@@ -73,7 +78,9 @@ def test_config_from_env_and_from_cwd(capsys: pytest.CaptureFixture[str], tmp_pa
 
 def test_every_example_message_has_the_expected_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     """File names say what each shipped example must give: good-* pass, warn-* warn, bad-* block."""
-    code, out, _ = run(capsys, "check", *CFG, "--format", "json", *sorted(map(str, EXAMPLE_MESSAGES.glob("*.eml"))))
+    code, out, _ = run(
+        capsys, "check", *CFG, "--format", "json", *sorted(map(str, EXAMPLE_MESSAGES.glob("*.eml")))
+    )
     results = json.loads(out)["results"]
     assert len(results) >= 12
     for r in results:
@@ -118,7 +125,9 @@ def bad_inputs(tmp_path: Path) -> dict[str, Path]:
         ("huge", "over the 20 MB limit"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], bad_inputs: dict[str, Path], name: str, reason: str) -> None:
+def test_bad_input_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], bad_inputs: dict[str, Path], name: str, reason: str
+) -> None:
     code, _, err = run(capsys, "check", *CFG, str(bad_inputs[name]))
     assert code == 2
     assert err.count("\n") == 1 and reason in err and str(bad_inputs[name]) in err
@@ -133,7 +142,13 @@ def test_missing_file_and_directory(capsys: pytest.CaptureFixture[str], tmp_path
 
 def test_bad_config_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "sendguard.toml").write_text("[organization\nname='x'\n")
-    code, _, err = run(capsys, "check", "--config", str(tmp_path / "sendguard.toml"), str(EXAMPLE_MESSAGES / "01-good-reply-with-attachment.eml"))
+    code, _, err = run(
+        capsys,
+        "check",
+        "--config",
+        str(tmp_path / "sendguard.toml"),
+        str(EXAMPLE_MESSAGES / "01-good-reply-with-attachment.eml"),
+    )
     assert code == 2 and "sendguard.toml:1: invalid TOML" in err
 
 
@@ -148,7 +163,12 @@ def test_real_process_prints_no_traceback(bad_inputs: dict[str, Path]) -> None:
     """The installed entry point, as a user runs it: one line on stderr, exit 2, never a traceback."""
     exe = Path(sys.executable).parent / "sendguard"
     for path in bad_inputs.values():
-        proc = subprocess.run([str(exe), "check", *CFG, str(path)], capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+        proc = subprocess.run(
+            [str(exe), "check", *CFG, str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
@@ -170,7 +190,9 @@ def test_scan_reads_mbox(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     mbox = tmp_path / "sent.mbox"
     parts = []
     for p in sorted(EXAMPLE_MESSAGES.glob("0[1-4]*.eml")):
-        parts.append(b"From sam@revcalc.io Mon Nov 23 09:00:00 2026\n" + p.read_bytes().replace(b"\r\n", b"\n") + b"\n")
+        parts.append(
+            b"From sam@revcalc.io Mon Nov 23 09:00:00 2026\n" + p.read_bytes().replace(b"\r\n", b"\n") + b"\n"
+        )
     mbox.write_bytes(b"".join(parts))
     code, out, _ = run(capsys, "scan", *CFG, "--format", "json", str(mbox))
     data = json.loads(out)

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support import EXAMPLE_ORG
 
 import sendguard
 from sendguard.errors import ConfigError
+from support import EXAMPLE_ORG
 
 MINIMAL = """
 [organization]
@@ -59,14 +59,38 @@ def test_shipped_example_loads() -> None:
     ("files", "expected"),
     [
         ({"accounts_csv": "account_id,name\nacme,Acme\n"}, r"accounts\.csv:1: missing column\(s\) domains"),
-        ({"accounts_csv": "account_id,name,domains,aliases\nacme,Acme,acme.com,\nacme,Again,again.com,\n"}, r"accounts\.csv:3: duplicate account_id 'acme'"),
-        ({"accounts_csv": "account_id,name,domains,aliases\nacme,Acme,not a domain,\n"}, r"accounts\.csv:2: 'not a domain' is not a domain"),
-        ({"accounts_csv": "account_id,name,domains,aliases\na,A,x.com,\nb,B,x.com,\n"}, r"accounts\.csv:3: domain 'x\.com' belongs to both"),
-        ({"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,acme\nnobody,Nobody,acme\n"}, r"contacts\.csv:3: 'nobody' is not an email address"),
-        ({"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,ghost\n"}, r"contacts\.csv:2: contact peter@acme\.com names unknown account_id 'ghost'"),
-        ({"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,acme,extra\n"}, r"contacts\.csv:2: 4 cells, header has 3"),
-        ({"ledger_csv": "account_id,balance,currency\nacme,nine,USD\n"}, r"ledger\.csv:2: balance 'nine' is not a number"),
-        ({"ledger_csv": "account_id,balance,currency\nacme,9,dollars\n"}, r"ledger\.csv:2: currency 'DOLLARS' is not an ISO 4217 code"),
+        (
+            {"accounts_csv": "account_id,name,domains,aliases\nacme,Acme,acme.com,\nacme,Again,again.com,\n"},
+            r"accounts\.csv:3: duplicate account_id 'acme'",
+        ),
+        (
+            {"accounts_csv": "account_id,name,domains,aliases\nacme,Acme,not a domain,\n"},
+            r"accounts\.csv:2: 'not a domain' is not a domain",
+        ),
+        (
+            {"accounts_csv": "account_id,name,domains,aliases\na,A,x.com,\nb,B,x.com,\n"},
+            r"accounts\.csv:3: domain 'x\.com' belongs to both",
+        ),
+        (
+            {"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,acme\nnobody,Nobody,acme\n"},
+            r"contacts\.csv:3: 'nobody' is not an email address",
+        ),
+        (
+            {"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,ghost\n"},
+            r"contacts\.csv:2: contact peter@acme\.com names unknown account_id 'ghost'",
+        ),
+        (
+            {"contacts_csv": "email,name,account_id\npeter@acme.com,Peter,acme,extra\n"},
+            r"contacts\.csv:2: 4 cells, header has 3",
+        ),
+        (
+            {"ledger_csv": "account_id,balance,currency\nacme,nine,USD\n"},
+            r"ledger\.csv:2: balance 'nine' is not a number",
+        ),
+        (
+            {"ledger_csv": "account_id,balance,currency\nacme,9,dollars\n"},
+            r"ledger\.csv:2: currency 'DOLLARS' is not an ISO 4217 code",
+        ),
     ],
 )
 def test_bad_csv_rows_name_file_and_line(tmp_path: Path, files: dict[str, str], expected: str) -> None:
@@ -76,7 +100,9 @@ def test_bad_csv_rows_name_file_and_line(tmp_path: Path, files: dict[str, str], 
 
 def test_csv_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = write_org(tmp_path)
-    (tmp_path / "contacts.csv").write_bytes(b"email,name,account_id\npeter@acme.com,Peter,acme\nj@acme.com,J\xfcrgen,acme\n")
+    (tmp_path / "contacts.csv").write_bytes(
+        b"email,name,account_id\npeter@acme.com,Peter,acme\nj@acme.com,J\xfcrgen,acme\n"
+    )
     with pytest.raises(ConfigError, match=r"contacts\.csv:3: not UTF-8"):
         sendguard.load(path)
 
@@ -91,11 +117,23 @@ def test_missing_csv_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        (MINIMAL + "\n[rules.no-such-rule]\nseverity = 'warn'\n", r"sendguard\.toml:13: unknown rule 'no-such-rule'"),
-        (MINIMAL.replace('path = "ledger.csv"', 'path = "ledger.csv"\npaht = "x"'), r"sendguard\.toml:12: unknown key 'paht' in \[ledger\]"),
+        (
+            MINIMAL + "\n[rules.no-such-rule]\nseverity = 'warn'\n",
+            r"sendguard\.toml:13: unknown rule 'no-such-rule'",
+        ),
+        (
+            MINIMAL.replace('path = "ledger.csv"', 'path = "ledger.csv"\npaht = "x"'),
+            r"sendguard\.toml:12: unknown key 'paht' in \[ledger\]",
+        ),
         (MINIMAL + "\n[organisation]\nname='x'\n", r"unknown section \[organisation\]"),
-        (MINIMAL + "\n[rules.missing-attachment]\nseverity = 'loud'\n", r":14: \[rules\.missing-attachment\] severity: expected \"off\", \"info\", \"warn\" or \"block\" \(not 'loud'\)"),
-        (MINIMAL + "\n[rules.missing-attachment]\ncolour = 'red'\n", r":14: unknown option 'colour' for rule missing-attachment"),
+        (
+            MINIMAL + "\n[rules.missing-attachment]\nseverity = 'loud'\n",
+            r":14: \[rules\.missing-attachment\] severity: expected \"off\", \"info\", \"warn\" or \"block\" \(not 'loud'\)",
+        ),
+        (
+            MINIMAL + "\n[rules.missing-attachment]\ncolour = 'red'\n",
+            r":14: unknown option 'colour' for rule missing-attachment",
+        ),
         (MINIMAL.replace("[ledger]", "[ledger\n"), r"sendguard\.toml:\d+: invalid TOML"),
         ("[directory]\naccounts='accounts.csv'\n", r"missing \[organization\] section"),
     ],
@@ -107,7 +145,10 @@ def test_bad_toml_is_a_one_line_error_with_line(tmp_path: Path, toml: str, expec
 
 
 def test_severity_override_and_off(tmp_path: Path) -> None:
-    toml = MINIMAL + "\n[rules.missing-attachment]\nseverity = 'block'\n\n[rules.greeting-mismatch]\nseverity = 'off'\n"
+    toml = (
+        MINIMAL
+        + "\n[rules.missing-attachment]\nseverity = 'block'\n\n[rules.greeting-mismatch]\nseverity = 'off'\n"
+    )
     guard = sendguard.load(write_org(tmp_path, toml=toml))
     by_id = {r.id: r for r in guard.rules}
     assert str(by_id["missing-attachment"].severity) == "block"
@@ -151,6 +192,8 @@ query = "SELECT customer AS account_id, amount AS balance, cur AS currency FROM 
 
 
 def test_sql_query_error_is_clear(tmp_path: Path) -> None:
-    toml = MINIMAL.replace('accounts = "accounts.csv"', f'url = "sqlite:///{tmp_path}/empty.db"').replace('contacts = "contacts.csv"   # email,name,account_id', "")
+    toml = MINIMAL.replace('accounts = "accounts.csv"', f'url = "sqlite:///{tmp_path}/empty.db"').replace(
+        'contacts = "contacts.csv"   # email,name,account_id', ""
+    )
     with pytest.raises(ConfigError, match=r"empty\.db \(directory\): query failed: no such table: accounts"):
         sendguard.load(write_org(tmp_path, toml=toml))

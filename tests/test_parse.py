@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from support import CORPORA, build_message, example_guard
 
 from sendguard.errors import InputError
 from sendguard.message.model import Party
 from sendguard.message.quotes import quoted_flags
+from support import CORPORA, build_message, example_guard
 
 GUARD = example_guard()
 
@@ -73,7 +73,9 @@ def test_new_and_quoted_text_gmail_style() -> None:
 
 
 def test_attribution_wrapped_over_two_lines() -> None:
-    flags = quoted_flags(["Sure.", "On Mon, Nov 23, 2026 at 9:00 AM Peter Jones <", "peter@acme.com> wrote:", "> hi"])
+    flags = quoted_flags(
+        ["Sure.", "On Mon, Nov 23, 2026 at 9:00 AM Peter Jones <", "peter@acme.com> wrote:", "> hi"]
+    )
     assert flags == [False, True, True, True]
 
 
@@ -96,7 +98,16 @@ def test_forward_separators_quote_everything_below(separator: str) -> None:
 
 
 def test_outlook_header_block() -> None:
-    lines = ["See below.", "", "From: Julia Meyer <julia@northwind-telecom.com>", "Sent: Friday, 20 November 2026 09:00", "To: Support", "Subject: Export", "", "Broken."]
+    lines = [
+        "See below.",
+        "",
+        "From: Julia Meyer <julia@northwind-telecom.com>",
+        "Sent: Friday, 20 November 2026 09:00",
+        "To: Support",
+        "Subject: Export",
+        "",
+        "Broken.",
+    ]
     assert quoted_flags(lines) == [False, False, True, True, True, True, True, True]
 
 
@@ -111,7 +122,8 @@ def test_html_only_message_is_reduced_to_text_with_links_and_quotes() -> None:
         '<div class="gmail_quote"><p>On Mon Julia wrote:</p><blockquote>old text</blockquote></div></body></html>'
     )
     raw = (
-        b"From: a@revcalc.io\nTo: peter.jones@acme.com\nSubject: x\nContent-Type: text/html; charset=utf-8\n\n" + html.encode()
+        b"From: a@revcalc.io\nTo: peter.jones@acme.com\nSubject: x\nContent-Type: text/html; charset=utf-8\n\n"
+        + html.encode()
     )
     msg = parse(raw)
     assert [ln.text for ln in msg.new_lines if ln.text] == ["Hi Peter,", "See your dashboard."]
@@ -122,7 +134,9 @@ def test_html_only_message_is_reduced_to_text_with_links_and_quotes() -> None:
 
 def test_attachments_and_forwarded_message() -> None:
     inner = build_message(subject="inner", body="inner text")
-    raw = build_message(attachments=[("q.pdf", b"%PDF-1.4 x", "application/pdf"), ("fwd.eml", inner, "message/rfc822")])
+    raw = build_message(
+        attachments=[("q.pdf", b"%PDF-1.4 x", "application/pdf"), ("fwd.eml", inner, "message/rfc822")]
+    )
     msg = parse(raw)
     names = [(a.filename, a.content_type) for a in msg.attachments]
     assert ("q.pdf", "application/pdf") in names
@@ -163,12 +177,14 @@ def test_over_size_limit_is_refused_with_the_limit_named() -> None:
 
 
 def test_broken_mime_boundary_still_parses() -> None:
-    raw = b"From: a@revcalc.io\nTo: peter.jones@acme.com\nSubject: x\nContent-Type: multipart/mixed; boundary=\"nope\"\n\nHello there\n"
+    raw = b'From: a@revcalc.io\nTo: peter.jones@acme.com\nSubject: x\nContent-Type: multipart/mixed; boundary="nope"\n\nHello there\n'
     msg = parse(raw)
     assert msg.defects  # the parser noticed, and we still have a model
 
 
-@pytest.mark.skipif(not (CORPORA / "quoted-replies").is_dir(), reason="../shared/corpora/quoted-replies not present")
+@pytest.mark.skipif(
+    not (CORPORA / "quoted-replies").is_dir(), reason="../shared/corpora/quoted-replies not present"
+)
 def test_reply_parser_fixtures_keep_quotes_out_of_new_text() -> None:
     """On email_reply_parser's fixtures, a '>'-quoted line is never taken for new text."""
     folder = CORPORA / "quoted-replies" / "email_reply_parser"

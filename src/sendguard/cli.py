@@ -27,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH", help="sendguard.toml (default: $SENDGUARD_CONFIG or ./sendguard.toml)")
+    parser.add_argument(
+        "--config", metavar="PATH", help="sendguard.toml (default: $SENDGUARD_CONFIG or ./sendguard.toml)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +103,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from sendguard.scan import run_scan
 
-    return run_scan(load(args.config), args.archive, fmt=args.format, limit=args.limit, examples=args.examples)
+    return run_scan(
+        load(args.config), args.archive, fmt=args.format, limit=args.limit, examples=args.examples
+    )
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -53,7 +53,9 @@ def print_finding(console: Console, f: Finding) -> None:
         console.print(f"    [green]→[/green] {escape(f.suggestion)}")
 
 
-def _clip(text: str, start: int | None, end: int | None, width: int = 100) -> tuple[str, int | None, int | None]:
+def _clip(
+    text: str, start: int | None, end: int | None, width: int = 100
+) -> tuple[str, int | None, int | None]:
     """Keep long lines readable: a window of `width` characters around the span."""
     text = text.replace("\t", " ")
     if len(text) <= width or start is None or end is None:
@@ -66,7 +68,12 @@ def _clip(text: str, start: int | None, end: int | None, width: int = 100) -> tu
 
 def print_summary(console: Console, reports: list[Report], errors: int) -> None:
     counts = {v: sum(r.verdict == v for r in reports) for v in ("block", "warn", "pass")}
-    parts = [f"{len(reports)} checked", f"[red]{counts['block']} blocked[/red]", f"[yellow]{counts['warn']} with warnings[/yellow]", f"[green]{counts['pass']} clean[/green]"]
+    parts = [
+        f"{len(reports)} checked",
+        f"[red]{counts['block']} blocked[/red]",
+        f"[yellow]{counts['warn']} with warnings[/yellow]",
+        f"[green]{counts['pass']} clean[/green]",
+    ]
     if errors:
         parts.append(f"[red]{errors} unreadable[/red]")
     console.print(", ".join(parts))

@@ -34,10 +34,15 @@ class ScanSummary:
             "unreadable": [{"path": p, "error": e} for p, e in self.unreadable],
             "verdicts": dict(self.verdicts),
             "rules": {
-                rule: {"messages": dict(c), "per_1000": {s: round(1000 * n / max(1, self.messages), 2) for s, n in c.items()}}
+                rule: {
+                    "messages": dict(c),
+                    "per_1000": {s: round(1000 * n / max(1, self.messages), 2) for s, n in c.items()},
+                }
                 for rule, c in sorted(self.per_rule.items())
             },
-            "examples": {rule: [{"path": p, **f.to_dict()} for p, f in ex] for rule, ex in self.examples.items()},
+            "examples": {
+                rule: [{"path": p, **f.to_dict()} for p, f in ex] for rule, ex in self.examples.items()
+            },
         }
 
 
@@ -73,7 +78,14 @@ def count_archive(archive: str | Path) -> int | None:
     return None
 
 
-def scan(guard: Guard, archive: str | Path, *, limit: int | None = None, examples: int = 5, progress: Progress | None = None) -> ScanSummary:
+def scan(
+    guard: Guard,
+    archive: str | Path,
+    *,
+    limit: int | None = None,
+    examples: int = 5,
+    progress: Progress | None = None,
+) -> ScanSummary:
     summary = ScanSummary()
     total = count_archive(archive)
     if limit is not None and total is not None:
@@ -105,10 +117,19 @@ def scan(guard: Guard, archive: str | Path, *, limit: int | None = None, example
     return summary
 
 
-def run_scan(guard: Guard, archive: str, *, fmt: str = "text", limit: int | None = None, examples: int = 5) -> int:
+def run_scan(
+    guard: Guard, archive: str, *, fmt: str = "text", limit: int | None = None, examples: int = 5
+) -> int:
     console = Console(stderr=True, highlight=False)
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True, disable=fmt == "json" and not console.is_terminal) as progress:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns, console=console, transient=True, disable=fmt == "json" and not console.is_terminal
+    ) as progress:
         summary = scan(guard, archive, limit=limit, examples=examples, progress=progress)
     if fmt == "json":
         json.dump(summary.to_dict(), sys.stdout, indent=2, ensure_ascii=False)

@@ -110,7 +110,12 @@ class GreetingMismatch(Rule):
             names = [addr.display_name]
             if addr.address in contacts:
                 names.append(contacts[addr.address].name)
-            if addr.field != "Bcc" and not addr.display_name.strip() and addr.address not in contacts and not NAMED_LOCAL.match(local):
+            if (
+                addr.field != "Bcc"
+                and not addr.display_name.strip()
+                and addr.address not in contacts
+                and not NAMED_LOCAL.match(local)
+            ):
                 return None
             names.append(" ".join(LOCAL_SPLIT.split(local)))
             account = self.org.directory.accounts.get(addr.account_id or "")

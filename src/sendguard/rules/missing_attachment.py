@@ -41,6 +41,7 @@ NEGATIONS = re.compile(
     r"|\bwithout (?:the |an? )?attachment\b|\bforgot to attach\b(?! it)",
     re.IGNORECASE,
 )
+SUBJECT_CLAIM = re.compile(r"\b(?:attached|attachment|enclosed)\b", re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
 
@@ -52,7 +53,7 @@ class MissingAttachment(Rule):
     def check(self, msg: Message) -> Iterator[Finding]:
         if any(not a.inline or a.content_type.startswith(("application/", "text/")) for a in msg.attachments):
             return
-        subject_claim = CLAIMS.search(msg.subject)
+        subject_claim = SUBJECT_CLAIM.search(msg.subject)
         if subject_claim and not NEGATIONS.search(msg.subject):
             yield self._finding(
                 header_location("Subject", msg.subject, subject_claim.start(), subject_claim.end()),

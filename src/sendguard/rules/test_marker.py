@@ -33,9 +33,10 @@ MARKERS = [
     (re.compile(r"\bDRAFT\b|^\s*draft\s*[:\-–]", re.M), "the word DRAFT"),
     (re.compile(r"^\s*(?:test|testing)\s*[:\-–]", re.I | re.M), "a 'Test:' prefix"),
     (re.compile(r"\blorem ipsum\b|\bdolor sit amet\b", re.I), "lorem ipsum filler text"),
+    # "DO NOT SEND" as a label, or "do not send (yet)" standing alone; not "please don't send me faxes".
     (
         re.compile(
-            r"\b(?:do not|don'?t|pls don'?t) (?:send|forward|distribute)\b(?! (?:your|any|us|me) )", re.I
+            r"\bDO NOT SEND\b|(?i:[\[(]\s*do not send\b|\bdo not send(?: yet| out| this)?\s*(?:[.!)\]]|-|$))"
         ),
         "'do not send'",
     ),

@@ -35,7 +35,7 @@ TAGS = [
     # <<name>> but not Lotus Notes / Outlook attachment notes such as <<agenda.doc>>
     re.compile(r"<<\s*[A-Za-z_][\w .]{0,40}?(?<!\.[A-Za-z]{3})(?<!\.[A-Za-z]{4})(?<!\.[A-Za-z]{2})\s*>>"),
     re.compile(r"\{![A-Za-z_][\w.]{0,60}\}"),
-    re.compile(r"\[(?:[A-Z][a-z]*|[A-Z]+)(?:[ _](?:[A-Z][a-z]*|[A-Z]+)){0,3}\]"),
+    re.compile(r"\[[A-Z][A-Za-z]*(?:[ _][A-Z][A-Za-z]*){0,3}\]"),
     re.compile(r"(?<![{$!])\{[A-Za-z_][\w.]{0,40}\}(?!\})"),
 ]
 BRACKET_MERGE = re.compile(r"^\[" + MERGE_WORDS + r"\]$", re.I)

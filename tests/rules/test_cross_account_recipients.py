@@ -1,0 +1,58 @@
+import pytest
+
+from rules_support import Case, assert_fires, assert_quiet
+from support import example_guard
+
+RULE = "cross-account-recipients"
+
+TRIGGERS = [
+    Case(
+        "cc-other-customer",
+        dict(to="peter.jones@acme.com", cc="julia.meyer@northwind-telecom.com"),
+        "Northwind Telecom",
+    ),
+    Case(
+        "bcc-other-customer",
+        dict(to="peter.jones@acme.com", bcc="maria.garcia@globex.com"),
+        "Globex Logistics",
+    ),
+    Case(
+        "contact-on-free-mail",
+        dict(to="peter.jones@acme.com", cc="bob.lindqvist@gmail.com"),
+        "Globex Logistics",
+    ),
+    Case(
+        "second-domain-of-account",
+        dict(to="anyone@nwtel.co.uk", cc="alice.wong@umbrella-health.com"),
+        "Umbrella Health",
+    ),
+]
+NEAR_MISSES = [
+    Case("same-account-two-domains", dict(to="peter.jones@acme.com", cc="someone@acme-corp.co.uk")),
+    Case("internal-cc", dict(to="peter.jones@acme.com", cc=["dana@revcalc.io", "support@revcalc.io"])),
+    Case("unknown-external", dict(to="peter.jones@acme.com", cc="consultant@example.org")),
+    Case("gmail-non-contact", dict(to="peter.jones@acme.com", cc="someone.else@gmail.com")),
+]
+
+
+@pytest.mark.parametrize("case", TRIGGERS, ids=str)
+def test_fires(case: Case) -> None:
+    found = assert_fires(RULE, case)
+    assert "Acme Corp" in found[0].message or "Northwind" in found[0].message
+
+
+@pytest.mark.parametrize("case", NEAR_MISSES, ids=str)
+def test_quiet(case: Case) -> None:
+    assert_quiet(RULE, case)
+
+
+def test_finding_names_both_accounts_and_addresses() -> None:
+    (f,) = assert_fires(RULE, TRIGGERS[0])
+    assert "peter.jones@acme.com" in f.message and "julia.meyer@northwind-telecom.com" in f.message
+    assert f.location.field == "Cc"
+
+
+def test_allowed_group(tmp_path) -> None:
+    g = example_guard(tmp_path, cross_account_recipients={"allowed_groups": [["acme", "northwind"]]})
+    assert_quiet(RULE, TRIGGERS[0], g)
+    assert_fires(RULE, TRIGGERS[1], g)

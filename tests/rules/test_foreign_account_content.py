@@ -1,0 +1,50 @@
+import pytest
+
+from rules_support import Case, assert_fires, assert_quiet
+
+RULE = "foreign-account-content"
+
+TRIGGERS = [
+    Case(
+        "names-other-account",
+        dict(body="Hi Peter,\nAs with Northwind Telecom last week, the fix ships Friday.\n"),
+        "Northwind Telecom",
+    ),
+    Case("alias", dict(body="Hi Peter,\nGlobex had the same problem.\n"), "Globex"),
+    Case(
+        "other-domain",
+        dict(body="Hi Peter,\nSee the report at https://umbrella-health.com/status\n"),
+        "umbrella-health.com",
+    ),
+    Case(
+        "quoted-forward",
+        dict(
+            body="Hi Peter, see below.\n\n---------- Forwarded message ---------\nFrom: julia.meyer@northwind-telecom.com\nOur export is broken.\n"
+        ),
+        "quoted/forwarded",
+    ),
+    Case("subject", dict(subject="Initech renewal", body="Hi Peter,\nHere it is.\n"), "Initech"),
+]
+NEAR_MISSES = [
+    Case("own-account", dict(body="Hi Peter,\nThe Acme Corp export is fixed; see acme.com/status.\n")),
+    Case("internal-only", dict(to="dana@revcalc.io", body="Northwind Telecom and Globex both asked.\n")),
+    Case("common-word-lowercase", dict(body="Hi Peter,\nwe want to hooli around a bit.\n")),
+    Case("partial-word", dict(body="Hi Peter,\nThe Northwinds of change.\n")),
+]
+
+
+@pytest.mark.parametrize("case", TRIGGERS, ids=str)
+def test_fires(case: Case) -> None:
+    assert_fires(RULE, case)
+
+
+@pytest.mark.parametrize("case", NEAR_MISSES, ids=str)
+def test_quiet(case: Case) -> None:
+    assert_quiet(RULE, case)
+
+
+def test_says_which_account_and_line() -> None:
+    (f,) = assert_fires(RULE, TRIGGERS[0])
+    assert f.location.field == "body" and f.location.line == 2
+    assert f.location.text[f.location.start : f.location.end] == "Northwind Telecom"
+    assert "Acme Corp" in f.message
