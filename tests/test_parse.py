@@ -170,6 +170,13 @@ def test_unusable_input_is_an_input_error(raw: bytes, reason: str) -> None:
         parse(raw)
 
 
+def test_mbox_envelope_line_is_accepted() -> None:
+    raw = b"From sam@revcalc.io  Mon Nov 23 09:00:00 2026\n" + build_message(subject="with envelope")
+    assert parse(raw).subject == "with envelope"
+    with pytest.raises(InputError, match="not an RFC 5322 message"):
+        parse(b"From sam@revcalc.io  Mon Nov 23 09:00:00 2026\nno headers here\n")
+
+
 def test_over_size_limit_is_refused_with_the_limit_named() -> None:
     raw = build_message() + b"x" * (21 * 1024 * 1024)
     with pytest.raises(InputError, match=r"over the 20 MB limit"):

@@ -127,6 +127,8 @@ def parse(
 
 def _require_headers(raw: bytes, path: str | None) -> None:
     head = raw.lstrip(b"\r\n")[:4096]
+    if head.startswith(b"From "):  # an mbox envelope line ("From sender date") before the headers
+        head = head.split(b"\n", 1)[1] if b"\n" in head else b""
     first = head.split(b"\n", 1)[0].rstrip(b"\r")
     if not head or not HEADER_LINE.match(first):
         shown = first[:40].decode("ascii", "backslashreplace")
