@@ -138,7 +138,9 @@ def _new_text(raw: bytes) -> tuple[str, str]:
 
 
 def enron(quick: bool, vader: Any | None) -> dict[str, Any]:
-    paths = sorted(p for p in ENRON_MAILDIR.glob("*/sent*/*") if p.is_file()) if ENRON_MAILDIR.is_dir() else []
+    paths = (
+        sorted(p for p in ENRON_MAILDIR.glob("*/sent*/*") if p.is_file()) if ENRON_MAILDIR.is_dir() else []
+    )
     if not paths:
         return {"skipped": f"no Enron sent folders under {ENRON_MAILDIR}"}
     seen: set[str] = set()
@@ -210,14 +212,18 @@ def markdown(result: dict[str, Any]) -> str:
             "Stanford Politeness Corpus: share of requests on which each detector fires, least vs most "
             "polite quartile (by Normalized Score, per community).",
             "",
-            "| community | quartile | n | sendguard | " + " | ".join(f"VADER ≤ {t}" for t in VADER_THRESHOLDS) + " |"
+            "| community | quartile | n | sendguard | "
+            + " | ".join(f"VADER ≤ {t}" for t in VADER_THRESHOLDS)
+            + " |"
             if vader_cols
             else "| community | quartile | n | sendguard |",
             "|---|---|---|---|" + "---|" * len(vader_cols),
         ]
         for community, quartiles in pol["communities"].items():
             for name, row in quartiles.items():
-                cells = [community, name, str(row["n"]), _pct(row["sendguard"])] + [_pct(row[c]) for c in vader_cols]
+                cells = [community, name, str(row["n"]), _pct(row["sendguard"])] + [
+                    _pct(row[c]) for c in vader_cols
+                ]
                 out.append("| " + " | ".join(cells) + " |")
         kinds = ", ".join(f"{k} {n}" for k, n in pol["kinds_least"].most_common())
         out += ["", f"Kinds firing on the least polite quartile (requests): {kinds or 'none'}."]
@@ -230,7 +236,9 @@ def markdown(result: dict[str, Any]) -> str:
     if "skipped" in en:
         out += [f"Enron sent mail skipped: {en['skipped']}.", ""]
     else:
-        vader_part = ", ".join(f"VADER ≤ {t}: {_pct(en[c])}" for t, c in zip(VADER_THRESHOLDS, vader_cols, strict=True))
+        vader_part = ", ".join(
+            f"VADER ≤ {t}: {_pct(en[c])}" for t, c in zip(VADER_THRESHOLDS, vader_cols, strict=True)
+        )
         out += [
             f"Enron sent mail (new text only, de-duplicated): {en['messages']} messages, median "
             f"{en['chars_median']:.0f} characters. sendguard fires on **{_pct(en['sendguard'])}**"

@@ -1,14 +1,14 @@
-"""Hostile-tone detection: phrases that make a reply read as angry, blaming or contemptuous.
+"""Hostile-tone detection: phrasing that makes a message read as angry, blaming or contemptuous.
 
-Precision matters more than recall here: a warning that fires on a calm apology teaches people
-to ignore it. So the engine looks for *how* something is said to the reader (blame pointed at
-them, sarcasm, profanity, shouting), never for topic words such as "angry", "frustration" or
-"sorry", which a good apology uses freely. Every pattern is a phrase or a word shape with
+Precision matters more than recall: a warning that fires on a calm apology teaches people to
+ignore it. So the engine looks at *how* something is said to the reader (blame pointed at them,
+sarcasm, name-calling, swearing, shouting), never at topic words such as "angry", "frustration"
+or "sorry", which a good apology uses freely. Each pattern is a phrase or a word shape with
 explicit guards for the usual innocent readings ("our fault", "not your fault", "if you forgot",
 acronyms and ticket codes in capitals).
 
-Pure Python; all regular expressions are compiled once, when the module is imported (or when a
-`ToneDetector` with extra phrases is built).
+Pure Python and fast: every regular expression is compiled once, and each phrase pattern lists
+anchor words so that it only runs on text containing one of them (most text contains none).
 """
 
 from __future__ import annotations
@@ -22,22 +22,23 @@ KINDS = ("blame", "insult", "profanity", "shouting", "exclamation", "sarcasm", "
 
 @dataclass(frozen=True)
 class ToneHit:
-    """One hostile span of `text[start:end]`."""
+    """One hostile span, `text[start:end]`."""
 
     start: int
     end: int
     kind: str  # one of KINDS
-    evidence: str  # the text of the span, as written
-    explanation: str  # why this reads as hostile, for the author
+    evidence: str  # the span as written
+    explanation: str  # why it reads as hostile, for the author
 
 
 @dataclass(frozen=True)
 class _Phrase:
     kind: str
-    pattern: str
+    anchors: str  # space-separated lower-case words; the pattern can only match if one occurs
+    pattern: str  # matched case-insensitively
     explanation: str
-    # Skip the match when this matches the end of the sentence text just before it (a negation,
-    # a condition, a self-reference) or the start of the text just after it.
+    # Skip the match when this matches the end of the sentence before it (a negation, a
+    # condition, a self-reference), or the text right after it.
     unless_before: str | None = None
     unless_after: str | None = None
 
@@ -45,21 +46,25 @@ class _Phrase:
 # --- guards -------------------------------------------------------------------------------
 
 # "It's not your fault", "none of this is your fault": kindness, not blame.
-_NEGATED = r"(?:\bnot|n[’']t|\bno|\bnone|\bnever|\bhardly|\bin\s+no\s+way)\b\W+(?:\w+\W+){0,3}$"
+_NEGATED = r"(?:\bnot|n[’']t|\bno|\bnone|\bnever|\bhardly|\bin\s+no\s+way)\b\W+(?:\w+\W+){0,3}\Z"
 # "Our incompetence", "I feel stupid", "no such thing as a stupid question": aimed at ourselves,
 # or denied.
 _SELF_OR_NEGATED = (
     r"(?:\bno\s+such\s+thing\s+as\s+an?|\bnot\s+an?|\bnot|n[’']t|\bnever|\bmy|\bour|\bI\s+(?:was|feel|felt|am)|"
-    r"\bI[’']m|\bwe\s+(?:were|are|feel|felt)|\bwe[’']re|\b(?:I|we)\s+made\s+an?)\W+(?:\w+\W+){0,1}$"
+    r"\bI[’']m|\bwe\s+(?:were|are|feel|felt)|\bwe[’']re|\b(?:I|we)\s+made\s+an?)\W+(?:\w+\W+){0,1}\Z"
 )
 # "If you forgot your password", "in case you missed it": a condition, not an accusation.
 _CONDITIONAL = (
-    r"\b(?:if|in\s+case|unless|whether|when|perhaps|maybe|might|possible\s+that)\b(?:\W+\w+){0,4}\W*$"
+    r"\b(?:if|in\s+case|unless|whether|when|perhaps|maybe|might|possible\s+that)\b(?:\W+\w+){0,4}\W*\Z"
 )
+# "Thank your people": praise.
+_THANKING = r"\bthank\w*\s+(?:\w+\s+)?\Z"
 # Where the current sentence starts: guards look no further back than this. Line breaks are not
 # boundaries, because mail is often hard-wrapped mid-sentence.
 _SENTENCE_START = re.compile(r"[.!?;]\s+(?=[^.!?;]*$)")
+_GUARD_WINDOW = 60
 
+# Building blocks.
 _YOU = r"you(?:[’']ve|[’']d)?"
 _NEG_PAST = (
     r"(?:didn[’']t|did\s+not|don[’']t|do\s+not|haven[’']t|have\s+not|never|can[’']t|cannot|couldn[’']t|"
@@ -69,7 +74,27 @@ _CHECKED = (
     r"(?:even\s+)?(?:bother\w*|read|look\w*|check\w*|listen\w*|follow\w*|test\w*|pa(?:y|id)\s+attention|"
     r"understand|understood|care|know|get\s+it|try|tried)\b"
 )
-_BOUNDARY = r"(?=\s*(?:[.!?,;]|$))"
+_CLAUSE_END = r"(?=\s*(?:[.!?,;]|$))"
+# For phrases that are hostile only as a sentence of their own ("Whatever.", "Got it?"): a word
+# earlier in the same sentence and line means the phrase is part of something longer.
+_MID_SENTENCE = r"\w[^\n]*\Z"
+
+_EXPLAIN = {
+    "your people": 'Talking about "your people" lumps the reader\'s colleagues together; it reads as blame '
+    "and contempt.",
+    "acted": "Saying the reader (or their team) broke or ignored something reads as blame; describe what "
+    "happened instead.",
+    "deny": 'Denying fault ("not our fault") sounds defensive to someone who is already upset.',
+    "their fault": "Telling the reader it is their fault reads as blame, even when it is true.",
+    "repeat": "Pointing out that you already said it makes the reader feel scolded; just say it again, plainly.",
+    "should": "Telling the reader what they should have done reads as blame and condescension.",
+    "patience": "Telling the reader you are losing patience puts the blame on them.",
+    "insult": "Calling people or their work names reads as contempt.",
+    "profanity": "Swearing, even mild, reads as anger in a message to a customer.",
+    "sarcasm": "Sarcasm aimed at the reader lands as contempt, and it reads worse in writing than it sounds.",
+    "rhetorical": "Rhetorical questions and talking down to the reader read as contempt.",
+    "dismissive": "Brushing the reader off tells them their problem does not matter to you.",
+}
 
 # --- the phrase table ---------------------------------------------------------------------
 
@@ -77,153 +102,318 @@ _PHRASES: tuple[_Phrase, ...] = (
     # Blame pointed at the reader, or pushed away from us.
     _Phrase(
         "blame",
-        r"\byour\s+people\b",
-        'Lumping the reader\'s colleagues together as "your people" reads as blame and contempt.',
-        unless_before=r"\bthank\w*\s+(?:\w+\s+)?$",
+        "people",
+        r"\byou(?:r)?\s+people\b",
+        _EXPLAIN["your people"],
+        unless_before=_THANKING,
         unless_after=r"\s+(?:were|are|have\s+been|did)\s+(?:\w+\s+)?(?:great|helpful|fantastic|excellent|"
         r"wonderful|amazing|brilliant|a\s+pleasure|kind|quick)",
     ),
     _Phrase(
         "blame",
+        "messed screwed fouled cocked mucked botched bungled broke broken ruined ignored misconfigured caused",
         r"\b(?:you|your\s+(?:team|staff|side|company|engineers?|developers?|people|guys|folks|department|"
         r"colleagues|it\s+team|(?:sys)?admin(?:istrator)?s?))\s+(?:have\s+|has\s+|had\s+)?"
         r"(?:clearly\s+|obviously\s+|completely\s+|totally\s+|just\s+|again\s+)?"
-        r"(?:messed|screwed|fouled|cocked|mucked|botched|bungled|broke|broken|ruined|ignored|misconfigured|"
-        r"caused\s+(?:this|the\s+(?:problem|issue|outage|mess)))\b(?:\s+up\b)?",
-        "Saying the reader (or their team) broke or ignored something reads as blame; describe what "
-        "happened instead.",
+        r"(?:messed|screwed|fouled|cocked|mucked|botched|bungled|broken?(?!\s+(?:up|down|even|out|it\s+down))|"
+        r"ruined|ignored|misconfigured|caused\s+(?:this|the\s+(?:problem|issue|outage|mess)))\b(?:\s+up\b)?",
+        _EXPLAIN["acted"],
         unless_before=_CONDITIONAL,
     ),
     _Phrase(
         "blame",
+        "fault mistake doing blame",
         r"\b(?:(?:is|was|[’']s|are|were)\s+(?:certainly\s+|definitely\s+|absolutely\s+|simply\s+)?(?:not|never)|"
         r"isn[’']t|wasn[’']t|aren[’']t|weren[’']t)\s+(?:our|my)\s+(?:fault|mistake|doing)\b|"
-        r"\b(?:through\s+)?no\s+fault\s+of\s+(?:ours|mine|our\s+own|my\s+own)\b|\b(?:we|I)\s+(?:are|am|were|was)\s+"
-        r"not\s+to\s+blame\b",
-        'Denying fault ("not our fault") sounds defensive to someone who is already upset.',
+        r"\b(?:through\s+)?no\s+fault\s+of\s+(?:ours|mine|our\s+own|my\s+own)\b|"
+        r"\b(?:we|I)\s+(?:are|am|were|was)\s+not\s+to\s+blame\b",
+        _EXPLAIN["deny"],
     ),
     _Phrase(
         "blame",
+        "fault mistake error doing blame",
         r"\byour\s+(?:own\s+)?fault\b|\b(?:that|this|it)(?:[’']s|\s+is|\s+was)\s+(?:all\s+|entirely\s+|"
-        r"completely\s+)?(?:on\s+you\b|your\s+(?:own\s+)?(?:mistake|error|doing)\b)|"
+        r"completely\s+)?your\s+(?:own\s+)?(?:mistake|error|doing)\b|"
         r"\bthe\s+(?:fault|blame|problem)\s+(?:is|lies)\s+(?:entirely\s+)?(?:with|on)\s+(?:you|your\s+side)\b|"
         r"\byou\s+(?:only\s+)?have\s+(?:only\s+)?yourselves?\s+to\s+blame\b|\buser\s+error\b",
-        "Telling the reader it is their fault reads as blame, even when it is true.",
+        _EXPLAIN["their fault"],
         unless_before=_NEGATED,
     ),
     _Phrase(
         "blame",
+        "on",
+        r"\b(?:that|this|it)(?:[’']s|\s+is|\s+was)\s+(?:all\s+|entirely\s+)?on\s+you\b",
+        _EXPLAIN["their fault"],
+        unless_before=_NEGATED,
+    ),
+    _Phrase(
+        "blame",
+        "already repeatedly clearly told telling times time",
         r"\bas\s+(?:I|we)\s+(?:have\s+|had\s+)?(?:already|repeatedly|clearly)\s+(?:told|said|explained|stated|"
-        r"pointed\s+out|asked)\b(?:\s+(?:you|before|earlier))?|\bas\s+(?:I|we)\s+(?:have\s+|had\s+)?(?:already\s+)?told\s+you\b|"
+        r"pointed\s+out|asked)\b(?:\s+(?:you|before|earlier))?|\bas\s+(?:I|we)\s+(?:have\s+|had\s+)?told\s+you\b|"
         r"\b(?:I|we)(?:[’']ve|\s+have)\s+(?:already\s+)?(?:told|explained\s+(?:this|it|that)\s+to|asked)\s+you\s+"
         r"(?:this\s+|that\s+)?(?:already|before|twice|three\s+times|several\s+times|many\s+times|repeatedly|"
         r"multiple\s+times|again\s+and\s+again|more\s+than\s+once)\b|"
         r"\bhow\s+many\s+(?:more\s+)?times\s+(?:do|must|should|will)\s+(?:I|we)\s+(?:have\s+to\s+|need\s+to\s+)?"
         r"(?:tell|ask|explain|repeat|say|remind|write)\b|\bhow\s+many\s+times\s+have\s+(?:I|we)\s+(?:told|asked|"
-        r"explained|said|written)\b|\bfor\s+the\s+(?:second|third|fourth|fifth|tenth|hundredth|umpteenth|nth|"
-        r"last)\s+time\s*[,:]|\b(?:I|we)\s+(?:keep|kept)\s+telling\s+you\b|\byou\s+were\s+(?:already\s+)?told\s+"
+        r"explained|said|written)\b|\bfor\s+the\s+(?:third|fourth|fifth|tenth|hundredth|umpteenth|nth|last)\s+"
+        r"time\s*[,:]|\b(?:I|we)\s+(?:keep|kept)\s+telling\s+you\b|\byou\s+were\s+(?:already\s+)?told\s+"
         r"(?:this\s+|that\s+)?(?:already|before|twice|repeatedly)\b|\bas\s+you\s+were\s+(?:already\s+)?told\b",
-        "Pointing out that you already said it makes the reader feel scolded; just say it again, plainly.",
+        _EXPLAIN["repeat"],
     ),
     _Phrase(
         "blame",
+        "should obviously evidently bother bothered care cared learn rtfm",
         r"\byou\s+should(?:\s+have|[’']ve)\s+(?:read|checked|known|listened|asked\s+(?:us\s+)?first|followed|tested|"
         r"looked|paid\s+attention|realised|realized|noticed|thought|backed\s+up)\b|"
-        rf"\b(?:obviously|evidently)\s+{_YOU}\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_BOUNDARY})|"
-        rf"\b{_YOU}\s+(?:obviously|evidently)\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_BOUNDARY})|"
+        rf"\b(?:obviously|evidently)\s+{_YOU}\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_CLAUSE_END})|"
+        rf"\b{_YOU}\s+(?:obviously|evidently)\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_CLAUSE_END})|"
         rf"\b{_YOU}\s+(?:simply\s+|just\s+)?(?:didn[’']t|did\s+not|never)\s+(?:even\s+)?(?:bother(?:ed)?|"
         r"care(?:d)?\s+to)\b|\byou\s+(?:need|have)\s+to\s+learn\s+(?:to|how\s+to)\s+(?:read|listen|use|follow)\b|"
-        r"\blearn\s+to\s+read\b|\bRTFM\b",
-        "Telling the reader what they should have done reads as blame and condescension.",
+        r"\blearn\s+to\s+read\b|\brtfm\b",
+        _EXPLAIN["should"],
         unless_before=_CONDITIONAL,
+    ),
+    _Phrase(
+        "blame",
+        "patience respect",
+        r"\b(?:I|we)(?:[’']m|[’']re|\s+am|\s+are)\s+(?:rapidly\s+|quickly\s+|fast\s+)?(?:losing|running\s+out\s+of)\s+"
+        r"(?:my\s+|our\s+|all\s+)?(?:patience|respect\s+for\s+you)\b|\b(?:my|our)\s+patience\s+(?:is|has)\s+"
+        r"(?:wearing\s+thin|running\s+out|run\s+out|exhausted|at\s+an\s+end)\b",
+        _EXPLAIN["patience"],
     ),
     # Name-calling and contempt.
     _Phrase(
         "insult",
+        "idiot idiots idiotic moron morons moronic imbecile imbeciles cretin cretins nitwit nitwits dimwit "
+        "dimwits halfwit halfwits numpty numpties incompetent incompetence clueless brain braindead pathetic "
+        "amateurish clowns stupidity",
         r"\b(?:idiot(?:s|ic)?|moron(?:s|ic)?|imbeciles?|cretins?|nitwits?|dimwits?|halfwits?|numpties|numpty|"
-        r"incompetent|incompetence|clueless|brain[- ]?dead|pathetic|amateurish|clowns|stupidity)\b|"
-        r"\b(?:stupid|dumb(?:er|est)?)\s+(?:question|idea|mistake|request|thing|move|excuse|answer|comment|"
-        r"suggestion|people|person|team|policy|decision)s?\b|\b(?:are|is|that[’']s|so|how|you)\s+(?:so\s+)?"
-        r"(?:stupid|dumb)\b|\b(?:what|such)\s+an?\s+(?:joke|farce|disgrace)\b|"
-        r"\b(?:is|was|are|this|that[’']s)\s+(?:an?\s+)?(?:absolute|complete|total|utter)\s+(?:joke|farce|"
-        r"disgrace|nonsense|garbage|rubbish|trash)\b|"
-        r"\byour\s+(?:\w+\s+)?(?:request|question|demand|claim|complaint|suggestion|idea|argument)s?\s+(?:is|are|was|"
-        r"were)\s+(?:\w+\s+)?(?:ridiculous|absurd|ludicrous|laughable|nonsense|stupid|dumb|pointless)\b",
-        "Calling people or their work names reads as contempt.",
+        r"incompetent|incompetence|clueless|brain[- ]?dead|pathetic|amateurish|clowns|stupidity)\b",
+        _EXPLAIN["insult"],
+        unless_before=_SELF_OR_NEGATED,
+    ),
+    _Phrase(
+        "insult",
+        "stupid dumb idiotic silly pointless ridiculous absurd ludicrous laughable nonsense nonsensical crazy "
+        "insane nuts blind deaf",
+        r"\b(?:that(?:[’']s|\s+is|\s+was)|what|such|your|another)\s+(?:an?\s+)?(?:really\s+|incredibly\s+|"
+        r"truly\s+|very\s+)?(?:stupid|dumb|idiotic|silly|pointless|ridiculous|absurd|nonsensical)\s+(?:question|"
+        r"idea|mistake|request|thing|move|excuse|answer|comment|suggestion|claim|complaint|demand|argument)s?\b|"
+        r"\bare\s+you\s+(?:stupid|dumb|blind|deaf|crazy|insane|nuts|out\s+of\s+your\s+mind)\b|"
+        r"\bhow\s+(?:stupid|dumb)\s+(?:are|can|do|is)\b|"
+        r"\byour\s+(?:\w+\s+)?(?:request|question|demand|claim|complaint|suggestion|idea|argument)s?\s+(?:is|are|"
+        r"was|were)\s+(?:\w+\s+)?(?:ridiculous|absurd|ludicrous|laughable|nonsense|stupid|dumb|pointless)\b",
+        _EXPLAIN["insult"],
         unless_before=_SELF_OR_NEGATED,
         unless_after=r"\s+of\s+(?:me|us)\b",
     ),
-    # Profanity, whole words only ("Scunthorpe", "assessment" and "hello" are safe).
+    _Phrase(
+        "insult",
+        "joke farce disgrace nonsense garbage rubbish trash",
+        r"\b(?:what|such)\s+an?\s+(?:joke|farce|disgrace)\b|\b(?:is|was|are|this|that[’']s)\s+(?:an?\s+)?"
+        r"(?:absolute|complete|total|utter)\s+(?:joke|farce|disgrace|nonsense|garbage|rubbish|trash)\b",
+        _EXPLAIN["insult"],
+        unless_before=_SELF_OR_NEGATED,
+    ),
+    _Phrase(
+        "insult",
+        "troll liar liars hypocrite bully child baby being lying",
+        r"\byou(?:[’']re|\s+are)\s+(?:being\s+)?(?:a|an|such\s+an?)\s+(?:\w+\s+)?(?:troll|liar|hypocrite|bully|"
+        r"clown|child|baby|joke|disgrace|embarrassment)\b|\byou(?:[’']re|\s+are)\s+being\s+(?:so\s+|very\s+|"
+        r"really\s+)?(?:childish|ridiculous|unreasonable|difficult|stubborn|obtuse|rude|paranoid|dramatic|"
+        r"hysterical|silly|absurd)\b|\byou(?:[’']re|\s+are)\s+lying\b|"
+        r"\b(?:an?|such\s+an?|you|bunch\s+of|pack\s+of)\s+(?:\w+\s+)?liars?\b(?![’']s)",
+        _EXPLAIN["insult"],
+        unless_before=_NEGATED,
+    ),
+    _Phrase(
+        "insult",
+        "who wrong problem dare shame ashamed clue life idea doing talking",
+        r"\bwho\s+(?:the\s+hell\s+)?(?:are\s+you\s+to|do\s+you\s+think\s+you\s+are)\b|"
+        r"\bwho\s+(?:the\s+hell\s+)?are\s+you\s*\?|\bhow\s+dare\s+you\b|\bdon[’']t\s+you\s+dare\b|"
+        r"\bshame\s+on\s+you\b|\byou\s+should\s+be\s+ashamed\b|\bget\s+a\s+(?:clue|life)\b|"
+        r"\byou\s+(?:clearly\s+|obviously\s+)?(?:have\s+no|haven[’']t\s+(?:got\s+)?(?:a|any)|don[’']t\s+have\s+(?:a|any|"
+        r"the\s+(?:slightest|faintest)))\s+clue\b|\byou\s+(?:clearly|obviously)\s+have\s+no\s+idea\b|"
+        r"\byou\s+have\s+no\s+idea\s+(?:what\s+you(?:[’']re|\s+are)\s+(?:talking|doing)|how\s+to)\b|"
+        r"\byou\s+(?:clearly\s+|obviously\s+)?(?:don[’']t|do\s+not)\s+know\s+what\s+you(?:[’']re|\s+are)\s+"
+        r"(?:doing|talking\s+about)\b|\bwhat\s+(?:the\s+hell\s+)?are\s+you\s+(?:even\s+)?talking\s+about\s*\?|"
+        r"\bwhat(?:[’']s|\s+is|\s+the\s+hell\s+is)\s+wrong\s+with\s+you\b(?!r)|"
+        r"\bwhat(?:[’']s|\s+is)\s+your\s+problem\s*\?",
+        _EXPLAIN["insult"],
+    ),
+    # Swearing, whole words only ("Scunthorpe", "assessment" and "hello" are safe).
     _Phrase(
         "profanity",
-        r"\b(?:(?:mother)?fuck(?:s|ed|er|ers|ing|in|in[’'])?|fck(?:ing)?|fuk(?:ing)?|f[’']n|f[’']ing|effing|"
+        "fuck fucks fucked fucker fuckers fucking fuckin motherfucker motherfucking fck fcking fuk fuking f "
+        "effing shit shits shitty shitter shithead shitheads shitting shite bullshit horseshit chickenshit "
+        "damn damns damned damnit dammit goddamn goddamned goddamnit god crap craps crappy crappier crappiest "
+        "ass asses asshole assholes asshat asshats arse arsehole arseholes dumbass jackass smartass assed "
+        "bitch bitches bitchy bitching bitched bastard bastards piss pissed pisses pissing cunt cunts twat "
+        "twats wanker wankers bollocks dickhead dickheads douche douchebag douchebags frigging friggin "
+        "freaking wtf stfu gtfo ffs omfg",
+        r"\b(?:(?:mother)?fuck(?:s|ed|er|ers|ing|in)?|fck(?:ing)?|fuk(?:ing)?|f[’']n|f[’']ing|effing|"
         r"(?:bull|horse|chicken)?shit(?:s|ty|ter|head|heads|ting|e)?|damn(?:s|ed|it)?|dammit|"
         r"god\s*damn(?:ed|it)?|crap(?:s|py|pier|piest)?|ass(?:es|hole|holes|hat|hats)?|arse(?:hole|holes)?|"
         r"dumbass|jackass|smartass|half[- ]?assed|bitch(?:es|y|ing|ed)?|bastards?|piss(?:ed|es|ing)?|"
         r"cunts?|twats?|wankers?|bollocks|dickheads?|douche(?:bag|bags)?|frigg?in[g’']?|freaking|"
-        r"wtf|stfu|gtfo|ffs|omfg|bloody\s+hell|hell\s+no|(?:the|to|like)\s+hell|"
-        r"screw\s+(?:you|this|that)|for\s+(?:god|christ|pete|heaven|fuck)[’']?s\s+sake|"
-        r"son\s+of\s+a\s+bitch)\b",
-        "Swearing, even mild, reads as anger in a message to a customer.",
+        r"wtf|stfu|gtfo|ffs|omfg)\b",
+        _EXPLAIN["profanity"],
     ),
-    # Sarcasm aimed at the reader.
+    _Phrase(
+        "profanity",
+        "hell heck screw sake",
+        r"\b(?:bloody\s+hell|hell\s+no|(?:the|to|like)\s+hell|(?:what|why|who|how|where)\s+the\s+heck|screw\s+(?:you|this|that)|"
+        r"for\s+(?:god|christ|pete|heaven|fuck)[’']?s\s+sake|son\s+of\s+a\s+bitch)\b",
+        _EXPLAIN["profanity"],
+    ),
+    # Sarcasm and condescension aimed at the reader.
     _Phrase(
         "sarcasm",
+        "nothing luck respect offense offence",
         r"\bthanks?\s+(?:you\s+)?(?:a\s+lot\s+)?for\s+nothing\b|\bgood\s+luck\s+with\s+that\b|"
-        r"\bwith\s+(?:all\s+)?(?:due|the\s+greatest)\s+respect\b|"
-        r"\b(?:as\s+)?per\s+my\s+(?:last|previous|earlier|prior|below|original)\s+(?:e-?mail|mail|message|note|reply)\b|"
-        r"\b(?:as\s+)?(?:stated|mentioned|explained|said)\s+in\s+my\s+(?:last|previous|earlier|prior)\s+"
-        r"(?:e-?mail|mail|message|note|reply)s?\b|"
+        r"\bwith\s+(?:all\s+)?(?:due|the\s+greatest)\s+respect\b|\bno\s+offen[cs]e\s*(?:intended\s*)?,?\s+but\b",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "last previous earlier prior below original",
+        r"\b(?:as\s+)?per\s+my\s+(?:last|previous|earlier|prior|below|original)\s+(?:e-?mail|mail|message|note|"
+        r"reply)\b|\b(?:as\s+)?(?:stated|mentioned|explained|said)\s+in\s+my\s+(?:last|previous|earlier|prior)\s+"
+        r"(?:e-?mail|mail|message|note|reply)s?\b",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "know seen noticed read bothered cared taken looked listened",
         r"\bas\s+you\s+(?:would|should|might|could)\s+(?:already\s+)?(?:know|have\s+(?:seen|noticed|read|known))\s+"
         r"if\s+you\b|\bif\s+you\s+(?:had|[’']d)\s+(?:actually\s+|even\s+|only\s+)?(?:bothered|cared|taken\s+the\s+"
-        r"time|read|looked|listened)\b|\bif\s+you\s+(?:ever\s+)?(?:bothered|cared)\s+to\b|"
-        rf"\bclearly\s+{_YOU}\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_BOUNDARY})|"
-        rf"\b{_YOU}\s+clearly\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_BOUNDARY})|"
+        r"time|read|looked|listened)\b|\bif\s+you\s+(?:ever\s+)?(?:bothered|cared)\s+to\b",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "clearly",
+        rf"\bclearly\s+{_YOU}\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_CLAUSE_END})|"
+        rf"\b{_YOU}\s+clearly\s+{_NEG_PAST}\s+(?:{_CHECKED}|{_CLAUSE_END})",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "breaking ruining losing deleting crashing screwing messing wasting ignoring",
         r"\bcongratulations\s+(?:on|for)\s+(?:\w+\s+){0,2}?(?:breaking|ruining|losing|deleting|crashing|"
         r"screwing|messing|wasting|ignoring)\b|"
         r"\b(?:great|nice|good|brilliant|fantastic|excellent|wonderful|amazing)\s+(?:job|work|going)\s+"
-        r"(?:on\s+)?(?:breaking|ruining|losing|deleting|crashing|ignoring|wasting)\b|"
+        r"(?:on\s+)?(?:breaking|ruining|losing|deleting|crashing|ignoring|wasting)\b",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "finally eventually last bother nice",
         r"\b(?:thanks?|thank\s+you)\s+(?:so\s+much\s+)?for\s+(?:finally|eventually|at\s+last)\b|"
-        r"\bnice\s+of\s+you\s+to\s+(?:finally|eventually|bother)\b|\bmust\s+be\s+nice\b|"
-        r"\bwhat\s+part\s+of\s+(?:\S+\s+){1,8}?(?:don[’']t|do\s+not|didn[’']t|did\s+not)\s+you\s+"
-        r"(?:understand|get)\b|\bdo(?:es)?\s+(?:you|anyone\s+there|anybody\s+there)\s+even\s+"
-        r"(?:read|look|check|listen|understand|know|care|test)\b|\bdid\s+(?:you|anyone\s+there|anybody\s+there)\s+"
-        r"even\s+(?:bother|read|look|check|listen|test|try)\b|"
-        r"\bis\s+(?:that|this|it)\s+(?:really\s+)?(?:too\s+much\s+to\s+ask|so\s+(?:hard|difficult)\s+to)\b|"
-        r"\bis\s+it\s+really\s+that\s+(?:hard|difficult)\s+to\b|"
+        r"\bnice\s+of\s+you\s+to\s+(?:finally|eventually|bother)\b|\bmust\s+be\s+nice\b",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "helped yeah",
+        r"\bthat\s+(?:really\s+)?helped,?\s+didn[’']t\s+it\b|\byeah,?\s+right\s*[.!]",
+        _EXPLAIN["sarcasm"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "part even hard difficult ask earth world",
+        r"\bwhat\s+part\s+of\s+(?:\S+\s+){1,8}?(?:(?:don[’']t|do\s+not|didn[’']t|did\s+not)\s+you\s+(?:understand|"
+        r"get)|(?:didn[’']t|did\s+not)\s+get\s+through)\b|"
+        r"\b(?:do(?:es)?|did|have|had)\s+(?:you|anyone\s+there|anybody\s+there)\s+even\s+(?:bother\w*|read|look\w*|"
+        r"check\w*|listen\w*|understand|know|care|test\w*|tr(?:y|ied)|glance\w*|open\w*)\b|"
+        r"\bis\s+(?:that|this|it)\s+(?:really\s+)?(?:too\s+much\s+to\s+ask|(?:so|that)\s+(?:hard|difficult)\s+to)\b|"
+        r"\b(?:why|what|how)\s+(?:on\s+earth|in\s+the\s+world)\s+(?:would|did|do|does|are|were|have|could)\s+you\b",
+        _EXPLAIN["rhetorical"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "let slowly spell",
         r"\blet\s+me\s+(?:say|explain|put|spell)\s+(?:this|it|that)\s+(?:out\s+)?(?:again\s+)?(?:slowly|"
         r"one\s+(?:more|last)\s+time|very\s+simply|in\s+simple\s+terms|for\s+you)\b|"
-        r"\bI(?:[’']ll|\s+will)\s+(?:type|speak|say\s+(?:this|it))\s+slowly\b|"
-        r"\bthat\s+(?:really\s+)?helped,?\s+didn[’']t\s+it\b|\byeah,?\s+right\s*[.!]",
-        "Sarcasm aimed at the reader lands as contempt, and it reads worse in writing than it sounds.",
+        r"\bI(?:[’']ll|\s+will)\s+(?:type|speak|say\s+(?:this|it))\s+slowly\b",
+        _EXPLAIN["rhetorical"],
     ),
-    # Dismissing the reader.
+    _Phrase(
+        "sarcasm",
+        "excuse got clear understood capisce comprende seriously hello sigh care nice",
+        r"\b(?:excuse\s+me|got\s+(?:it|that)|is\s+that\s+(?:clear|understood)|understood|capisce|comprende|"
+        r"seriously|hello)\s*\?+|\bsigh\s*[.!…,]|\bcare\s+to\s+(?:explain|elaborate)\b|\bnice\s+try\b",
+        _EXPLAIN["rhetorical"],
+        unless_before=_MID_SENTENCE,
+    ),
+    _Phrase(
+        "sarcasm",
+        "kidding joking sigh",
+        r"\bare\s+you\s+(?:kidding|joking)(?:\s+me)?\s*\?|\byou(?:[’']ve|\s+have)\s+(?:got|gotta)\s+(?:to\s+)?be\s+"
+        r"kidding\b|\byou\s+must\s+be\s+(?:kidding|joking)\b|\*sigh\*|\(sigh\)",
+        _EXPLAIN["rhetorical"],
+    ),
+    _Phrase(
+        "sarcasm",
+        "realise realize guess mind",
+        r"\byou\s+do\s+reali[sz]e\b|\b(?:am\s+I|are\s+we|is\s+anyone)\s+supposed\s+to\s+(?:guess|read\s+your\s+"
+        r"mind)\b|\b(?:I|we)(?:[’']m|[’']re|\s+am|\s+are)\s+not\s+mind\s*readers?\b|\bread\s+your\s+mind\b",
+        _EXPLAIN["rhetorical"],
+    ),
+    # Brushing the reader off.
     _Phrase(
         "dismissive",
-        r"(?:^|(?<=[.!?;:,\n\-—])|(?<=[.!?;:,\n\-—]\s)|(?<=\bor\s)|(?<=\bjust\s))\s*whatever\s*(?=[.!?,]|$)|"
-        r"\bwhatever\s+you\s+say\b|\bnot\s+(?:my|our)\s+(?:problem|job|concern|department|headache)\b|"
+        "whatever deal live grow what",
+        r"\b(?:(?:fine|ok|okay|yeah|sure)\s*,?\s*)?whatever\s*(?=[.!?,]|$)|"
+        r"\b(?:just\s+)?(?:deal|live)\s+with\s+it\s*(?=[.!,;]|$)|\b(?:just\s+)?grow\s+up\b|\bso\s+what\s*\?",
+        _EXPLAIN["dismissive"],
+        unless_before=_MID_SENTENCE,
+    ),
+    _Phrase(
+        "dismissive",
+        "whatever deal live",
+        r"\bwhatever\s+you\s+say\b|"
+        r"\byou(?:[’']ll|\s+will)?\s+(?:just\s+)?(?:have|need|got)\s+to\s+(?:deal|live)\s+with\s+it\s*(?=[.!,;]|$)",
+        _EXPLAIN["dismissive"],
+    ),
+    _Phrase(
+        "dismissive",
+        "problem job concern department headache lookout",
+        r"\bnot\s+(?:my|our)\s+(?:problem|job|concern|department|headache)\b|"
         r"\b(?:that|this|it)(?:[’']s|\s+is)\s+(?:entirely\s+|totally\s+)?your\s+(?:problem|headache|lookout)\b|"
-        r"\byour\s+problem,?\s+not\s+(?:ours|mine)\b|"
-        r"(?:^|(?<=[.!?;:,\n\-—])|(?<=[.!?;:,\n\-—]\s)|(?<=\bjust\s))\s*(?:deal|live)\s+with\s+it\s*(?=[.!,;]|$)|"
-        r"\byou(?:[’']ll|\s+will)?\s+(?:just\s+)?(?:have|need|got)\s+to\s+(?:deal|live)\s+with\s+it\s*(?=[.!,;]|$)|"
+        r"\byour\s+problem,?\s+not\s+(?:ours|mine)\b",
+        _EXPLAIN["dismissive"],
+    ),
+    _Phrase(
+        "dismissive",
+        "over suck tough leave care cares shut break",
         r"\bget\s+over\s+it\b|\bsuck\s+it\s+up\b|\btough\s+luck\b|\btake\s+it\s+or\s+leave\s+it\b|"
         r"\b(?:I|we)\s+(?:couldn[’']t|could\s+not)\s+care\s+less\b|"
-        r"\b(?:I|we)\s+(?:really\s+)?(?:don[’']t|do\s+not)\s+care\s*(?=[.!]|$)|"
+        r"\b(?:I|we)\s+(?:really\s+)?(?:don[’']t|do\s+not)\s+care\s*(?=[.!]|$)|\bwho\s+cares\s*[?.!,]|"
+        r"\bshut\s+up\b|\bgive\s+(?:me|us)\s+a\s+break\b",
+        _EXPLAIN["dismissive"],
+    ),
+    _Phrase(
+        "dismissive",
+        "time better stop waste wasted wasting yourself yourselves google",
         r"\b(?:I|we)\s+(?:don[’']t|do\s+not)\s+have\s+time\s+for\s+(?:this|that|you)\b|"
-        r"\b(?:I|we)\s+have\s+better\s+things\s+to\s+do\b|\bstop\s+(?:wasting\s+(?:my|our)\s+time|"
+        r"\b(?:have|got)\s+(?:nothing\s+)?better\s+things\s+to\s+do\b|\bstop\s+(?:wasting\s+(?:my|our)\s+time|"
         r"(?:e-?mailing|bothering|pestering|harass\w*|spamming)\s+(?:me|us)|whining|complaining)\b|"
         r"\bwast(?:e|ed|ing)\s+(?:my|our)\s+time\b|\bfigure\s+it\s+out\s+yoursel(?:f|ves)\b|\bgoogle\s+it\b",
-        "Brushing the reader off tells them their problem does not matter to you.",
+        _EXPLAIN["dismissive"],
     ),
 )
 
-# --- masked profanity ("f***", "sh*t", "a$$hole") ------------------------------------------
+_WORD = re.compile(r"[a-z]+")
+
+# --- masked swearing ("f***", "sh*t", "a$$hole") ------------------------------------------
 
 _MASKABLE = "fuck fucking fucked fucker shit shitty bullshit damn crap ass asshole bitch bastard piss pissed cunt dick hell"
 _MASK_CHARS = "*#@$%!"
 # A word with at least one masking symbol inside it; "!" counts only before a letter ("sh!t").
 _MASKED_TOKEN = re.compile(
-    r"(?<![\w.@/*#$%!])(?=[A-Za-z*#@$%!]*(?:[*#@$%]|![A-Za-z]))[A-Za-z*#@$%][A-Za-z*#@$%!]*(?![\w@/]|\.\w)"
+    r"(?<![\w.@/*#$%!])(?=[A-Za-z*#@$%!]*(?:[*#@$%]|![A-Za-z]))[A-Za-z][A-Za-z*#@$%!]*(?![\w@/]|\.\w)"
 )
 _MASKED_BY_LENGTH: dict[int, tuple[str, ...]] = {}
 for _word in _MASKABLE.split():
@@ -231,12 +421,9 @@ for _word in _MASKABLE.split():
 
 
 def _unmask(token: str) -> str | None:
-    """The profane word a masked token stands for ("f***ing" -> "fucking"), or None."""
+    """The swear word a masked token stands for ("f***ing" -> "fucking"), or None."""
     lower = token.lower()
-    masked = sum(c in _MASK_CHARS for c in lower)
-    letters = len(lower) - masked
-    # At least one mask character and one real letter; "****" alone is a separator.
-    if masked == 0 or letters == 0:
+    if not any(c in _MASK_CHARS for c in lower):
         return None
     for word in _MASKED_BY_LENGTH.get(len(lower), ()):
         if all(c == w or c in _MASK_CHARS for c, w in zip(lower, word, strict=True)):
@@ -246,16 +433,18 @@ def _unmask(token: str) -> str | None:
 
 # A run of mixed symbols standing in for a swear word ("#$%&!"), as in comics.
 _GRAWLIX = re.compile(r"(?<![\w#$%&*@!])[#$%&*@!]{4,}(?![\w#$%&*@!])")
+_MASK_HINT = re.compile(r"[*#@$%]|![A-Za-z]")
 
 # --- punctuation --------------------------------------------------------------------------
 
-# "!!!", "?!?!", "??!": stacked marks read as raised voice. "!!" alone is common enthusiasm.
-_EXCLAIM = re.compile(r"!{3,}|(?=[!?]{3,})(?:[!?]*\?![!?]*|[!?]*!\?[!?]*)|(?<=\w)\?{3,}")
+# "!!!", "?!?!", "??!": stacked marks read as a raised voice. "!!" alone is common enthusiasm, and
+# "???" alone is more often confusion than anger.
+_EXCLAIM = re.compile(r"!{3,}|(?=[!?]{3,})(?:[!?]*\?![!?]*|[!?]*!\?[!?]*)")
 # Stacked exclamation marks in a thank-you or a congratulation are warmth, not heat.
 _WARM = re.compile(
-    r"\b(?:thanks?|thank\s+you|congrat\w*|welcome|great|awesome|excellent|amazing|wonderful|fantastic|"
-    r"brilliant|happy|glad|love|excited|yay|hooray|woo+|cheers|well\s+done|good\s+news|birthday|"
-    r"holidays?|christmas|new\s+year|best\s+wishes)\b",
+    r"\b(?:thanks?|thank\s+you|thx|congrat\w*|welcome|great|good|nice|cool|fun|awesome|excellent|amazing|"
+    r"wonderful|fantastic|brilliant|perfect|lovely|beautiful|happy|glad|love|enjoy\w*|excited|appreciate\w*|"
+    r"yay|hooray|woo+|cheers|well\s+done|birthday|holidays?|christmas|new\s+year|best\s+wishes)\b",
     re.IGNORECASE,
 )
 
@@ -264,12 +453,13 @@ _WARM = re.compile(
 # An all-caps token of 2+ letters standing alone: not part of a code ("INC-4821", "ERR_TIMEOUT",
 # "HTTP/2", "file.PDF", "PDFs") or an address.
 _CAPS_TOKEN = re.compile(r"(?<![\w\-./@#$'’])[A-Z]{2,}(?:['’][A-Z]{1,2})?(?![\w\-/@#$]|\.\w)")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
 
 # Short words that are ordinary English, so an all-caps one is emphasis rather than an acronym.
 # Left out on purpose: words that are also common abbreviations (IT, US, AM, PM, OK, ID, OR, IN,
 # ME, HI, CAN, NET, SEC, MAX, ...), which read as codes in business mail.
 _COMMON_SHORT_WORDS = """
-    a an as at be by do go he i'm if is my no of on so to up we all and any are ask bad big but
+    a an as at be by do go he i'm if is my no of on to up we all and any are ask bad big but
     buy did due end few fix for get got had has her him his how its let lot may new not now off
     old one our out own put run say see she the too try two use was way who why yes yet you able
     also back been best both call came can't come does don't done down each else even ever fail
@@ -281,9 +471,21 @@ _COMMON_SHORT_WORDS = """
     might never other right still their there these thing think those three times today twice
     until wasn't where which while whole would wrong you're you've
 """
-_COMMON_SHORT = frozenset(_COMMON_SHORT_WORDS.split())
+# Longer ordinary words: emphasis when in capitals, like the short ones above.
+_COMMON_LONG_WORDS = """
+    answer anymore anyone anything because before believe doesn't haven't instead listen people
+    please really should someone without wouldn't
+"""
+# Words that are shouting even on their own ("This is UNACCEPTABLE").
+_EMPHATIC_WORDS = """
+    absolutely already clearly completely disgrace disgraceful everyone everything extremely
+    horrible immediately incompetent nobody nothing obviously outrageous pathetic ridiculous
+    seriously terrible totally unacceptable unbelievable useless
+"""
+_EMPHATIC = frozenset(_EMPHATIC_WORDS.split())
+_COMMON = frozenset(_COMMON_SHORT_WORDS.split()) | frozenset(_COMMON_LONG_WORDS.split()) | _EMPHATIC
 
-# Long all-caps words that are acronyms, product names or labels rather than shouting.
+# Longer all-caps words that are acronyms, product names or labels rather than shouting.
 _CAPS_ALLOW_WORDS = """
     action agenda asap attention caiso caution changelog confidential confidentiality correction
     disclaimer dockerfile draft ercot external faq final fixme fw fwd fyi important internal
@@ -301,26 +503,25 @@ _BOILERPLATE = re.compile(
 _HEADING_MAX_WORDS = 6
 # ... unless it is addressed to someone or asks something.
 _HEADING_ADDRESSED = re.compile(r"\b(?:YOU|YOUR|YOU'RE|NOT|NEVER|STOP|DON'T|WHY|NO)\b|[!?]\s*$")
-
-# A single shouted word this long ("UNACCEPTABLE", "IMMEDIATELY") is shouting on its own.
-_LONG_SHOUT = 7
+# Emphasised words further apart than this are separate emphasis, not a raised voice.
+_MAX_GAP_WORDS = 3
 _SENTENCE_BREAK = re.compile(r"[.!?;:]\s|\n")
 
+_STRONG, _WEAK, _NOT_SHOUTED = 2, 1, 0
 
-def _is_shouted(token: str) -> bool:
+
+def _shout_strength(token: str) -> int:
+    """How much an all-caps token counts as shouting: a known word is strong; an unknown long
+    word (a name in capitals, "ALSTOM") is weak; acronyms, codes and labels do not count."""
     word = token.lower().replace("’", "'")
     if word in _CAPS_ALLOW:
-        return False
-    if len(word.replace("'", "")) <= 5:
-        return word in _COMMON_SHORT
-    # Long tokens without a vowel are codes ("HTTPS", "SFTP", "XYZZY").
-    return any(v in word for v in "aeiouy")
-
-
-def _line_bounds(text: str, pos: int) -> tuple[int, int]:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return start, len(text) if end < 0 else end
+        return _NOT_SHOUTED
+    if word in _COMMON:
+        return _STRONG
+    # Short unknown tokens are acronyms ("SLA", "NYMEX"); long ones without a vowel are codes.
+    if len(word.replace("'", "")) <= 5 or not any(v in word for v in "aeiouy"):
+        return _NOT_SHOUTED
+    return _WEAK
 
 
 def _is_heading(line: str) -> bool:
@@ -333,42 +534,42 @@ def _is_heading(line: str) -> bool:
 
 
 def _shouting(text: str) -> list[ToneHit]:
+    if "`" in text:  # inline code (`IF X IS NOT`) is not prose
+        text = _CODE_SPAN.sub(lambda m: " " * len(m.group()), text)
     hits: list[ToneHit] = []
-    cluster: list[re.Match[str]] = []
+    cluster: list[tuple[re.Match[str], int]] = []
 
     def flush() -> None:
-        if not cluster:
-            return
-        first, last = cluster[0], cluster[-1]
-        long_word = len(cluster) == 1 and len(first.group()) >= _LONG_SHOUT
-        if len(cluster) >= 2 or long_word:
-            start, end = first.start(), last.end()
+        strong = [m for m, s in cluster if s == _STRONG]
+        # Two or more words with at least one ordinary English word among them, or one long
+        # emphatic word on its own.
+        if (len(cluster) >= 2 and strong) or (
+            len(cluster) == 1 and strong and strong[0].group().lower() in _EMPHATIC
+        ):
+            start, end = cluster[0][0].start(), cluster[-1][0].end()
             hits.append(
-                ToneHit(
-                    start,
-                    end,
-                    "shouting",
-                    text[start:end],
-                    "Words in capitals read as shouting.",
-                )
+                ToneHit(start, end, "shouting", text[start:end], "Words in capitals read as shouting.")
             )
         cluster.clear()
 
-    checked_lines: dict[int, bool] = {}
+    skip_line: dict[int, bool] = {}
     for m in _CAPS_TOKEN.finditer(text):
-        if not _is_shouted(m.group()):
+        strength = _shout_strength(m.group())
+        if strength == _NOT_SHOUTED:
             continue
-        line_start, line_end = _line_bounds(text, m.start())
-        if line_start not in checked_lines:
-            line = text[line_start:line_end]
-            checked_lines[line_start] = _is_heading(line) or bool(_BOILERPLATE.search(line))
-        if checked_lines[line_start]:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start not in skip_line:
+            line_end = text.find("\n", m.start())
+            line = text[line_start : len(text) if line_end < 0 else line_end]
+            skip_line[line_start] = _is_heading(line) or bool(_BOILERPLATE.search(line))
+        if skip_line[line_start]:
             continue
-        # A new sentence (or line) starts a new cluster: two emphasised words in different
-        # sentences are emphasis, not a raised voice.
-        if cluster and _SENTENCE_BREAK.search(text, cluster[-1].end(), m.start()):
-            flush()
-        cluster.append(m)
+        if cluster:
+            previous_end = cluster[-1][0].end()
+            gap = text[previous_end : m.start()]
+            if _SENTENCE_BREAK.search(gap) or len(gap.split()) > _MAX_GAP_WORDS:
+                flush()
+        cluster.append((m, strength))
     flush()
     return hits
 
@@ -377,9 +578,12 @@ def _shouting(text: str) -> list[ToneHit]:
 
 
 def _phrase_regex(phrase: str) -> str:
-    """An org phrase as a pattern: case-insensitive, whole words, any run of whitespace between."""
-    words = [re.escape(w) for w in phrase.split()]
-    return r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
+    """An org phrase as a pattern: whole words, any run of whitespace between them."""
+    return r"(?<!\w)" + r"\s+".join(re.escape(w) for w in phrase.split()) + r"(?!\w)"
+
+
+def _overlaps(hit: ToneHit, kept: list[ToneHit]) -> bool:
+    return any(hit.start < k.end and k.start < hit.end for k in kept)
 
 
 class ToneDetector:
@@ -388,29 +592,32 @@ class ToneDetector:
     def __init__(self, extra_phrases: Iterable[str] = ()) -> None:
         phrases = list(_PHRASES)
         for extra in extra_phrases:
-            if extra.strip():
+            words = _WORD.findall(extra.lower())
+            if words:
                 phrases.append(
                     _Phrase(
                         "phrase",
+                        max(words, key=len),
                         _phrase_regex(extra),
                         "This phrase is on your organisation's list of phrases to avoid with customers.",
                     )
                 )
         self._phrases = phrases
-        # One alternation scanned once per text; the group name says which phrase matched.
-        self._combined = re.compile(
-            "|".join(f"(?P<p{i}>{p.pattern})" for i, p in enumerate(phrases)),
-            re.IGNORECASE,
-        )
+        self._regex = [re.compile(p.pattern, re.IGNORECASE) for p in phrases]
         self._before = [
             re.compile(p.unless_before, re.IGNORECASE) if p.unless_before else None for p in phrases
         ]
         self._after = [re.compile(p.unless_after, re.IGNORECASE) if p.unless_after else None for p in phrases]
+        self._by_anchor: dict[str, list[int]] = {}
+        for i, p in enumerate(phrases):
+            for anchor in p.anchors.split():
+                self._by_anchor.setdefault(anchor, []).append(i)
+        self._anchors = frozenset(self._by_anchor)
 
     def _guarded(self, text: str, index: int, start: int, end: int) -> bool:
         before = self._before[index]
         if before is not None:
-            window = text[max(0, start - 60) : start]
+            window = text[max(0, start - _GUARD_WINDOW) : start]
             boundary = _SENTENCE_START.search(window)
             if boundary:
                 window = window[boundary.end() :]
@@ -419,66 +626,69 @@ class ToneDetector:
         after = self._after[index]
         return after is not None and after.match(text, end) is not None
 
+    def _phrase_hits(self, text: str, indexes: Iterable[int]) -> list[ToneHit]:
+        hits = []
+        for index in indexes:
+            regex, phrase = self._regex[index], self._phrases[index]
+            pos = 0
+            while (m := regex.search(text, pos)) is not None:
+                # Some alternatives start with optional whitespace; report the words only.
+                start = m.start() + len(m.group()) - len(m.group().lstrip())
+                if self._guarded(text, index, start, m.end()):
+                    pos = m.start() + 1  # a guarded match must not hide an overlapping one
+                    continue
+                hits.append(ToneHit(start, m.end(), phrase.kind, text[start : m.end()], phrase.explanation))
+                pos = max(m.end(), m.start() + 1)
+        return hits
+
     def detect(self, text: str) -> list[ToneHit]:
         """All hostile spans in `text` (a line or a whole message), in order of position."""
-        hits: list[ToneHit] = []
-        pos = 0
-        while True:
-            m = self._combined.search(text, pos)
-            if m is None:
-                break
-            index = int(m.lastgroup[1:])  # type: ignore[index]
-            # Some alternatives start with optional whitespace; report the words only.
-            start = m.start() + (len(m.group()) - len(m.group().lstrip()))
-            if self._guarded(text, index, start, m.end()):
-                pos = m.start() + 1  # a guarded match must not hide an overlapping one
-                continue
-            phrase = self._phrases[index]
-            hits.append(ToneHit(start, m.end(), phrase.kind, text[start : m.end()], phrase.explanation))
-            pos = max(m.end(), m.start() + 1)
+        present = self._anchors.intersection(_WORD.findall(text.lower()))
+        indexes = sorted({i for anchor in present for i in self._by_anchor[anchor]})
+        hits = self._phrase_hits(text, indexes)
 
-        for m in _MASKED_TOKEN.finditer(text):
-            token = m.group().rstrip("!")
-            if _unmask(token):
-                end = m.start() + len(token)
+        if _MASK_HINT.search(text):
+            for m in _MASKED_TOKEN.finditer(text):
+                token = m.group().rstrip("!")
+                if _unmask(token):
+                    end = m.start() + len(token)
+                    hits.append(
+                        ToneHit(
+                            m.start(), end, "profanity", token, "A masked swear word still reads as swearing."
+                        )
+                    )
+            for m in _GRAWLIX.finditer(text):
+                if len(set(m.group())) >= 3:
+                    hits.append(
+                        ToneHit(
+                            m.start(), m.end(), "profanity", m.group(), "Symbols standing in for swearing."
+                        )
+                    )
+
+        if "!" in text:
+            for m in _EXCLAIM.finditer(text):
+                sentence_start = max(text.rfind(".", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+                if "?" not in m.group() and _WARM.search(text, sentence_start, m.start()):
+                    continue
                 hits.append(
                     ToneHit(
-                        m.start(), end, "profanity", token, "A masked swear word still reads as swearing."
+                        m.start(),
+                        m.end(),
+                        "exclamation",
+                        m.group(),
+                        "Stacked exclamation or question marks read as a raised voice.",
                     )
                 )
-        for m in _GRAWLIX.finditer(text):
-            if len(set(m.group())) >= 3:
-                hits.append(
-                    ToneHit(m.start(), m.end(), "profanity", m.group(), "Symbols standing in for swearing.")
-                )
 
-        for m in _EXCLAIM.finditer(text):
-            sentence_start = max(text.rfind(".", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
-            if "?" not in m.group() and _WARM.search(text, sentence_start, m.start()):
-                continue
-            hits.append(
-                ToneHit(
-                    m.start(),
-                    m.end(),
-                    "exclamation",
-                    m.group(),
-                    "Stacked exclamation or question marks read as a raised voice.",
-                )
-            )
-
-        hits.extend(_shouting(text))
-        hits.sort(key=lambda h: (h.start, h.end))
-        return _drop_nested(hits)
-
-
-def _drop_nested(hits: list[ToneHit]) -> list[ToneHit]:
-    """Keep one hit per span: a hit inside an earlier one adds nothing for the reader."""
-    kept: list[ToneHit] = []
-    for hit in hits:
-        if kept and hit.start >= kept[-1].start and hit.end <= kept[-1].end and hit.kind == kept[-1].kind:
-            continue
-        kept.append(hit)
-    return kept
+        # Wording first: where a phrase and a shouted run overlap, the phrase says more.
+        hits.sort(key=lambda h: (h.start, -h.end))
+        kept: list[ToneHit] = []
+        for hit in hits:
+            if not _overlaps(hit, kept):
+                kept.append(hit)
+        kept.extend(h for h in _shouting(text) if not _overlaps(h, kept))
+        kept.sort(key=lambda h: (h.start, h.end))
+        return kept
 
 
 _DEFAULT = ToneDetector()
