@@ -16,6 +16,18 @@ TRIGGERS = [
     Case("title-surname", dict(to=PETER, body="Dear Ms Meyer,\nThank you.\n"), "Meyer"),
 ]
 NEAR_MISSES = [
+    # Seen on real mail (Enron corpus: buy-r/inbox/329., 424., grigsby-m/inbox/26., watson-k/paris/8.)
+    Case(
+        "dashes-after-name",
+        dict(to="Rick Buy <rick.buy@acme.com>", body="Hi, Rick---If you don't mind, join us.\n"),
+    ),
+    Case("family", dict(to=PETER, body="Hey Dad. I know you're busy.\n")),
+    Case("role", dict(to=PETER, body="Dear Amazon.com Customer,\nYour order shipped.\n")),
+    Case("role-word", dict(to=PETER, body="Dear Investor,\nOur results are in.\n")),
+    Case(
+        "short-form",
+        dict(to="Kimberly Watson <kimberly.watson@acme.com>", body="Hi Kim,\nSee you in Paris.\n"),
+    ),
     Case("right-name", dict(to=PETER, body="Dear Peter,\nHere is the schedule.\n")),
     Case(
         "both-addressed",

@@ -5,6 +5,7 @@ from rules_support import Case, assert_fires, assert_quiet
 RULE = "test-marker"
 
 TRIGGERS = [
+    Case("amount-placeholder", dict(body="Hi Peter,\nYour renewal is $XXX per year.\n"), "$XXX"),
     Case("brace-test-subject", dict(subject="{Test} Your purchase"), "{Test}"),
     Case("bracket-test-subject", dict(subject="[TEST] Renewal"), "[TEST]"),
     Case("draft-subject", dict(subject="DRAFT: pricing update"), "DRAFT"),
@@ -30,6 +31,16 @@ TRIGGERS = [
     Case("test-send-sentence", dict(body="This is a test email, please ignore.\n"), "test"),
 ]
 NEAR_MISSES = [
+    # Seen on real mail (Enron corpus, south-s/all_documents/4., stokley-c/.../mrkt_info/17., lewis-a/inbox/78.)
+    Case(
+        "draft-as-status-word",
+        dict(body='Hi Peter,\nHighlight the "BID IN DRAFT STATUS" that you want to submit.\n'),
+    ),
+    Case(
+        "draft-document-announced",
+        dict(subject="Revised DRAFT ISO Charge Matrix and Statement File Specification"),
+    ),
+    Case("masked-phone", dict(body="Hi Peter,\nCall 1-413-644-XXXX (fax).\n")),
     Case(
         "test-results",
         dict(subject="Your test results", body="Hi Peter,\nThe test plan and test results are ready.\n"),

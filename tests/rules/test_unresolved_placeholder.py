@@ -5,6 +5,7 @@ from rules_support import Case, assert_fires, assert_quiet
 RULE = "unresolved-placeholder"
 
 TRIGGERS = [
+    Case("angle-spaced-merge-word", dict(body="Dear <<First Name>>,\n"), "<<First Name>>"),
     Case("jinja", dict(body="Hi {{ first_name }},\n"), "{{ first_name }}"),
     Case("subject-braces", dict(subject="{FirstName}, your renewal"), "{FirstName}"),
     Case("mailchimp", dict(body="Hi *|FNAME|*,\n"), "*|FNAME|*"),
@@ -23,6 +24,8 @@ TRIGGERS = [
     Case("body-brace-merge-word", dict(body="Dear {first_name},\n"), "{first_name}"),
 ]
 NEAR_MISSES = [
+    # Lotus Notes attachment note, seen on real mail (Enron corpus, buy-r/inbox/175.)
+    Case("lotus-attachment-note", dict(body="Hi Peter,\n<<Concur Expense Document>> - January 2002\n")),
     Case("code-braces-in-body", dict(body="Hi Peter,\nSet {timeout} in the config as {value}.\n")),
     Case("external-tag", dict(subject="[EXTERNAL] Re: invoice", body="Hi Peter,\nSee [1] and [Appendix].\n")),
     Case("attachment-note", dict(body="Hi Peter,\n<<agenda.doc>> <<Q3 Report.pdf>>\n")),

@@ -35,7 +35,13 @@ GREETING = re.compile(
 GROUP_WORDS = {
     "all", "everyone", "everybody", "team", "folks", "there", "sir", "madam", "sirs", "colleagues", "guys", "both",
     "you", "friends", "customer", "customers", "client", "valued", "support", "hiring", "manager", "y'all", "again",
-    "or", "to", "whom", "it", "may", "concern", "partners", "member", "members", "user", "users",
+    "or", "to", "whom", "it", "may", "concern", "partners", "member", "members", "user", "users", "i", "i'm", "we",
+    # family and role greetings: they name a relationship or a function, not a person
+    "dad", "mom", "mum", "mother", "father", "cuz", "cousin", "honey", "darling", "son", "sis", "bro", "gentlemen",
+    "ladies", "colleague", "friend", "neighbor", "neighbour", "world", "administrator", "admin", "investor",
+    "investors", "subscriber", "subscribers", "shareholder", "shareholders", "applicant", "participant",
+    "participants", "reader", "readers", "editor", "webmaster", "student", "students", "parent", "parents",
+    "owner", "owners", "supplier", "suppliers", "vendor", "vendors", "partner", "patient", "guest", "guests",
 }  # fmt: skip
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "mx", "sir", "herr", "frau", "mme", "m"}
 NICKNAMES = {
@@ -64,6 +70,13 @@ def canonical(token: str) -> str:
     return NICKNAMES.get(token, token)
 
 
+def _known(token: str, known: set[str]) -> bool:
+    """A greeting name matches a recipient's name, its canonical form, or is a short form of it (Kim, Kimberly)."""
+    if token in known or canonical(token) in known:
+        return True
+    return len(token) >= 3 and any(k.startswith(token) for k in known)
+
+
 class GreetingMismatch(Rule):
     id = "greeting-mismatch"
     default_severity = Severity.WARN
@@ -75,12 +88,14 @@ class GreetingMismatch(Rule):
         m = GREETING.match(line.text)
         if not m:
             return
+        if re.match(r"[\w-]+\.[a-z]{2,}\b", line.text[m.start("names") :], re.IGNORECASE):
+            return  # "Dear Amazon.com Customer": a site or company, not a person
         known = self._recipient_tokens(msg)
         if known is None:
             return  # a recipient we cannot put a name to may be the one greeted
         start = m.start("names")
         for part in SPLIT.split(m.group("names")):
-            tokens = [t for t in re.split(r"[\s.]+", fold(part)) if t]
+            tokens = [t.strip("-'’") for t in re.split(r"[\s.]+", fold(part)) if t.strip("-'’")]
             name_tokens = [t for t in tokens if t not in TITLES]
             if (
                 not name_tokens
@@ -88,7 +103,7 @@ class GreetingMismatch(Rule):
                 or any(t.endswith("team") for t in name_tokens)
             ):
                 continue
-            if any(canonical(t) in known or t in known for t in name_tokens):
+            if any(_known(t, known) for t in name_tokens):
                 continue
             offset = line.text.find(part.strip(), start)
             names = ", ".join(a.display_name or a.address for a in msg.recipients if a.field in ("To", "Cc"))

@@ -32,8 +32,12 @@ TAGS = [
     re.compile(r"\*\|[A-Z0-9_:]{1,40}\|\*"),
     re.compile(r"%%[=]?[A-Za-z][\w.\-]{0,40}[=]?%%"),
     re.compile(r"\$\{[A-Za-z_][\w.]{0,40}\}"),
-    # <<name>> but not Lotus Notes / Outlook attachment notes such as <<agenda.doc>>
-    re.compile(r"<<\s*[A-Za-z_][\w .]{0,40}?(?<!\.[A-Za-z]{3})(?<!\.[A-Za-z]{4})(?<!\.[A-Za-z]{2})\s*>>"),
+    # <<first_name>> / <<Contact.Name>>; spaced forms only with a merge word (<<First Name>>), so Lotus Notes
+    # attachment notes such as <<agenda.doc>> or <<Concur Expense Document>> do not fire.
+    re.compile(
+        r"<<\s*[A-Za-z_][\w.]{0,40}(?<!\.[A-Za-z]{3})(?<!\.[A-Za-z]{4})\s*>>|<<\s*" + MERGE_WORDS + r"\s*>>",
+        re.I,
+    ),
     re.compile(r"\{![A-Za-z_][\w.]{0,60}\}"),
     re.compile(r"\[[A-Z][A-Za-z]*(?:[ _][A-Z][A-Za-z]*){0,3}\]"),
     re.compile(r"(?<![{$!])\{[A-Za-z_][\w.]{0,40}\}(?!\})"),
