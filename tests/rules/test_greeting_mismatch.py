@@ -16,6 +16,8 @@ TRIGGERS = [
     Case("title-surname", dict(to=PETER, body="Dear Ms Meyer,\nThank you.\n"), "Meyer"),
 ]
 NEAR_MISSES = [
+    # A mailing list reaches people we cannot name (SpamAssassin ham, easy-ham-1/…eeb4cd901867d74f5676c85809.txt)
+    Case("mailing-list", dict(to="Exmh Users <exmh-users@redhat.com>", body="Hi, Ben,\nTry the patch.\n")),
     # Seen on real mail (Enron corpus: buy-r/inbox/329., 424., grigsby-m/inbox/26., watson-k/paris/8.)
     Case(
         "dashes-after-name",

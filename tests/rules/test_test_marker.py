@@ -5,6 +5,7 @@ from rules_support import Case, assert_fires, assert_quiet
 RULE = "test-marker"
 
 TRIGGERS = [
+    Case("todo-note", dict(body="Hi Peter,\nTODO: add the pricing table\n"), "TODO"),
     Case("amount-placeholder", dict(body="Hi Peter,\nYour renewal is $XXX per year.\n"), "$XXX"),
     Case("brace-test-subject", dict(subject="{Test} Your purchase"), "{Test}"),
     Case("bracket-test-subject", dict(subject="[TEST] Renewal"), "[TEST]"),
@@ -31,6 +32,12 @@ TRIGGERS = [
     Case("test-send-sentence", dict(body="This is a test email, please ignore.\n"), "test"),
 ]
 NEAR_MISSES = [
+    # Seen in SpamAssassin ham (exmh list): TODO in code and file names, package names
+    Case(
+        "todo-in-code",
+        dict(body="Hi Peter,\n   # TODO -- open DNS cache etc.\nI'll add it to the exmh.TODO file.\n"),
+    ),
+    Case("package-name", dict(body="Hi Peter,\nTest-Simple-0.44 is on CPAN.\n")),
     # Seen on real mail (Enron corpus, south-s/all_documents/4., stokley-c/.../mrkt_info/17., lewis-a/inbox/78.)
     Case(
         "draft-as-status-word",

@@ -24,6 +24,11 @@ TRIGGERS = [
     Case("body-brace-merge-word", dict(body="Dear {first_name},\n"), "{first_name}"),
 ]
 NEAR_MISSES = [
+    # Code and notes in real mail (SpamAssassin ham: exmh and rpm lists)
+    Case("shell-variable", dict(body='Hi Peter,\nExmh_Status "${args}: $err" purple\n')),
+    Case("rpm-macro", dict(body="Hi Peter,\ninstall -m 755 %{name}-%{version}/*\n")),
+    Case("log-braces", dict(body="Hi Peter,\n18:19:04 Ftoc_PickMsgs {{1 hit}}\n")),
+    Case("product-link-word", dict(body="Hi Peter,\nI would like to use [Link] a lot more.\n")),
     # Lotus Notes attachment note, seen on real mail (Enron corpus, buy-r/inbox/175.)
     Case("lotus-attachment-note", dict(body="Hi Peter,\n<<Concur Expense Document>> - January 2002\n")),
     Case("code-braces-in-body", dict(body="Hi Peter,\nSet {timeout} in the config as {value}.\n")),

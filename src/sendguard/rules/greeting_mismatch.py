@@ -57,6 +57,12 @@ NICKNAMES = {
 }  # fmt: skip
 SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bund\b|\bet\b)\s*", re.IGNORECASE)
 NAMED_LOCAL = re.compile(r"^[a-z]{2,}[._-][a-z]{2,}$", re.IGNORECASE)  # first.last: a name we can read
+# Lists and role mailboxes reach people we cannot name: a greeting to anyone may be right.
+ROLE_LOCAL = re.compile(
+    r"(?:^|[._-])(?:list|lists|users|user|admin|info|support|sales|team|help|contact|office|all|staff|dev|devel"
+    r"|discuss|announce|talk|group|members|noreply|no-reply|billing|accounts|hr|jobs|service|request)(?:$|[._-])|list$",
+    re.IGNORECASE,
+)
 LOCAL_SPLIT = re.compile(r"[._\-+0-9]+")
 
 
@@ -125,6 +131,8 @@ class GreetingMismatch(Rule):
             names = [addr.display_name]
             if addr.address in contacts:
                 names.append(contacts[addr.address].name)
+            if ROLE_LOCAL.search(local) and addr.field != "Bcc":
+                return None
             if (
                 addr.field != "Bcc"
                 and not addr.display_name.strip()

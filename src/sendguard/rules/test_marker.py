@@ -31,7 +31,7 @@ from sendguard.rules.base import Rule, body_location, header_location
 MARKERS = [
     (re.compile(r"[{\[(<]\s*(?:test(?:ing)?|draft|dummy|placeholder)\s*[}\])>]", re.I), "a test/draft tag"),
     (re.compile(r"^\s*DRAFT\b\s*(?:[:\-–]|$)|^\s*draft\s*[:\-–]", re.M), "a DRAFT label"),
-    (re.compile(r"^\s*(?:test|testing)\s*[:\-–]", re.I | re.M), "a 'Test:' prefix"),
+    (re.compile(r"^\s*(?:test|testing)\s*(?::|\s[-–])\s", re.I | re.M), "a 'Test:' prefix"),
     (re.compile(r"\blorem ipsum\b|\bdolor sit amet\b", re.I), "lorem ipsum filler text"),
     # "DO NOT SEND" as a label, or "do not send (yet)" standing alone; not "please don't send me faxes".
     (
@@ -47,7 +47,10 @@ MARKERS = [
         ),
         "a test-send sentence",
     ),
-    (re.compile(r"\bTODO\b|\bFIXME\b|\bTBD\b:|\$\s?XX+\b"), "an unfinished-text marker"),
+    (
+        re.compile(r"(?:^|\s)(?:TODO|FIXME|TBD)\s*[:(]|\[(?:TODO|FIXME|TBD)\]|\$\s?XX+\b"),
+        "an unfinished-text marker",
+    ),
 ]
 TEST_HOST_LABELS = {
     "staging",

@@ -25,43 +25,50 @@ from sendguard.message.model import Message
 from sendguard.report import Finding, Location, Severity
 from sendguard.rules.base import Rule, body_location, header_location
 
-MERGE_WORDS = r"(?:first|last|full|given|sur|company|customer|client|contact|account|recipient|user|product|insert|your)?[ _]?(?:name|names|company|email|date|amount|address|title|phone|city|country|number|plan|product|balance|link|url|salutation)"
-TAGS = [
-    re.compile(r"\{\{-?\s*[^{}\n]{1,60}?\s*-?\}\}"),
-    re.compile(r"\{%-?\s*[^{}\n]{1,80}?\s*-?%\}"),
-    re.compile(r"\*\|[A-Z0-9_:]{1,40}\|\*"),
-    re.compile(r"%%[=]?[A-Za-z][\w.\-]{0,40}[=]?%%"),
-    re.compile(r"\$\{[A-Za-z_][\w.]{0,40}\}"),
-    # <<first_name>> / <<Contact.Name>>; spaced forms only with a merge word (<<First Name>>), so Lotus Notes
-    # attachment notes such as <<agenda.doc>> or <<Concur Expense Document>> do not fire.
-    re.compile(
-        r"<<\s*[A-Za-z_][\w.]{0,40}(?<!\.[A-Za-z]{3})(?<!\.[A-Za-z]{4})\s*>>|<<\s*" + MERGE_WORDS + r"\s*>>",
-        re.I,
-    ),
-    re.compile(r"\{![A-Za-z_][\w.]{0,60}\}"),
-    re.compile(r"\[[A-Z][A-Za-z]*(?:[ _][A-Z][A-Za-z]*){0,3}\]"),
-    re.compile(r"(?<![{$!])\{[A-Za-z_][\w.]{0,40}\}(?!\})"),
+# Syntaxes no prose uses: always a merge tag.
+DISTINCT_TAGS = [
+    re.compile(r"\{\{-?\s*[A-Za-z_][^{}\n]{0,60}?\s*-?\}\}"),  # {{ first_name }}, {{ user.name | upper }}
+    re.compile(r"\{%-?\s*[A-Za-z_][^{}\n]{0,80}?\s*-?%\}"),  # {% if vip %}
+    re.compile(r"\*\|[A-Z0-9_:]{1,40}\|\*"),  # *|FNAME|*
+    re.compile(r"%%=?[A-Za-z][\w.\-]{0,40}=?%%"),  # %%First_Name%%
+    re.compile(r"\{![A-Za-z_][\w.]{0,60}\}"),  # {!Contact.FirstName}
 ]
-BRACKET_MERGE = re.compile(r"^\[" + MERGE_WORDS + r"\]$", re.I)
-BRACE_MERGE = re.compile(r"^\{" + MERGE_WORDS + r"\}$", re.I)
+# Syntaxes that also occur in code, file notes and prose ("${args}", "<<agenda.doc>>", "[Appendix]",
+# "{timeout}"): a merge tag only when the name inside looks like a merge field.
+LOOSE_TAGS = [
+    re.compile(r"(?<![\w$])\$\{([A-Za-z_][\w.]{0,40})\}"),  # ${name}
+    re.compile(r"<<\s*([A-Za-z_][\w. ]{0,40}?)\s*>>"),  # <<First Name>>
+    re.compile(r"\[([A-Z][A-Za-z]*(?:[ _][A-Z][A-Za-z]*){0,3})\]"),  # [FirstName], [Company Name]
+    re.compile(r"(?<![{$!%\w])\{([A-Za-z_][\w.]{0,40})\}(?!\})"),  # {first_name}; in a subject, any {word}
+]
+SUBJECT_BRACES = LOOSE_TAGS[3]
+MERGE_FIELD_WORDS = {
+    "name", "names", "firstname", "lastname", "fullname", "fname", "lname", "first", "last", "surname", "company",
+    "email", "date", "amount", "address", "phone", "salutation", "city", "country", "account", "customer",
+    "contact", "recipient", "product", "plan", "balance", "unsubscribe", "invoice", "order", "insert",
+}  # fmt: skip
+FILE_NOTE = re.compile(r"\.[A-Za-z0-9]{2,4}$")  # <<agenda.doc>>: an attachment note, not a tag
+WORD_SPLIT = re.compile(r"[ _.\-]+|(?<=[a-z])(?=[A-Z])")
 HTML_ATTR = re.compile(r"""(?:href|src|alt|title)\s*=\s*["']([^"']*)["']""", re.I)
 
 
+def looks_like_merge_field(name: str) -> bool:
+    if FILE_NOTE.search(name):
+        return False
+    return any(w.lower() in MERGE_FIELD_WORDS for w in WORD_SPLIT.split(name) if w)
+
+
 def placeholders(text: str, *, subject: bool = False) -> list[re.Match[str]]:
-    """Merge tags in `text`. `[Word]` and `{word}` count only when they look like a merge field
-    (or, for `{word}`, anywhere in a subject) so "[EXTERNAL]" or code braces do not fire."""
+    """Merge tags in `text`, in order. In a subject any `{word}` counts, except test markers like {Test}."""
     found: list[re.Match[str]] = []
-    for i, pattern in enumerate(TAGS):
+    candidates = [m for p in DISTINCT_TAGS for m in p.finditer(text)]
+    for pattern in LOOSE_TAGS:
         for m in pattern.finditer(text):
-            tag = m.group(0)
-            if i == 7 and not BRACKET_MERGE.match(tag.replace(" ", "")) and not BRACKET_MERGE.match(tag):
-                continue
-            if i == 8 and not subject and not BRACE_MERGE.match(tag):
-                continue
-            if i == 8 and tag.strip("{}").lower() in ("test", "draft"):
-                continue  # a test marker, reported by test-marker
-            if any(m.start() < f.end() and f.start() < m.end() for f in found):
-                continue
+            in_subject = subject and pattern is SUBJECT_BRACES and m.group(1).lower() not in ("test", "draft")
+            if in_subject or looks_like_merge_field(m.group(1)):
+                candidates.append(m)
+    for m in candidates:
+        if not any(m.start() < f.end() and f.start() < m.end() for f in found):
             found.append(m)
     return sorted(found, key=lambda m: m.start())
 
