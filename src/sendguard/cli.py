@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _shell_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands of the shells (campaign, relay, queue, console, incident), where installed."""
-    return []
+    from sendguard.relay.cli import register as relay
+
+    return [relay]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

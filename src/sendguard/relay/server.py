@@ -1,0 +1,246 @@
+"""The SMTP side of the relay: an aiosmtpd handler that checks, stores, and answers.
+
+For each message (DATA):
+1. the guard checks it (in one worker thread: rules need not be thread-safe);
+2. the verdict picks a state: pass → outbox; warn → outbox or held (`on_warn`); block → held or
+   rejected (`on_block`); a message the guard cannot read → held, always;
+3. the message and the decision are committed to the store (group commit, see batch.py);
+4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id.
+If the commit fails the client gets 451 and keeps the message: nothing is acknowledged that is
+not on disk.
+
+Who may send (this is what keeps it from being an open relay): a MAIL FROM in one of the
+organisation's internal domains, or an authenticated session. With `require_auth` every client
+must authenticate first; off loopback the relay refuses to start without it (settings.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from sendguard.guard import Guard
+from sendguard.relay.batch import GroupCommit
+from sendguard.relay.checking import Checked, check_raw
+from sendguard.relay.delivery import Delivery
+from sendguard.relay.settings import RelaySettings
+from sendguard.relay.store import NewMessage, Store
+from sendguard.report import Severity
+
+log = logging.getLogger("sendguard.relay")
+
+# Replies. Enhanced status codes (RFC 3463): 5.7.1 "delivery not authorized, message refused".
+OK = "250 OK"
+QUEUED = "250 2.0.0 Ok: queued as {id}"
+HELD = "550 5.7.1 Held for review, quarantine id {id}: {rules}"
+REJECTED = "550 5.7.1 Refused by sendguard: {rules} (reference {id})"
+NOT_STORED = "451 4.3.0 sendguard could not store the message; nothing was sent, please try again"
+SENDER_DENIED = "550 5.7.1 Relaying denied: {sender} is not in an internal domain; authenticate first"
+SENDER_DENIED_NO_AUTH = "550 5.7.1 Relaying denied: only senders in internal domains may use this relay"
+
+# Only these MAIL FROM parameters are passed on upstream; SIZE is recomputed by the upstream.
+FORWARDED_OPTIONS = ("BODY=8BITMIME", "SMTPUTF8")
+MAX_REPLY = 480  # an SMTP reply line is at most 512 octets
+
+
+class RelayHandler:
+    """aiosmtpd handler: who may send (MAIL), and the check → store → reply path (DATA)."""
+
+    def __init__(
+        self,
+        guard: Guard,
+        settings: RelaySettings,
+        accept: Callable[[NewMessage], Awaitable[str]],
+        queued: Callable[[], None],
+        check_executor: ThreadPoolExecutor,
+    ) -> None:
+        self.guard = guard
+        self.settings = settings
+        self._accept = accept
+        self._queued = queued
+        self._check_executor = check_executor
+        self._in_flight = 0  # DATA commands being checked and stored right now
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (up to `timeout`) for messages being stored to get their reply, before shutting down."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        domain = address.rpartition("@")[2].lower()
+        if not session.authenticated and not self.guard.org.is_internal_domain(domain):
+            log.warning("refused sender %s from %s (not internal, not authenticated)", address, session.peer)
+            return SENDER_DENIED.format(sender=address) if self.settings.users else SENDER_DENIED_NO_AUTH
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self._in_flight += 1
+        try:
+            return await self._data(session, envelope)
+        finally:
+            self._in_flight -= 1
+
+    async def _data(self, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        loop = asyncio.get_running_loop()
+        checked = await loop.run_in_executor(
+            self._check_executor, check_raw, self.guard, raw, list(envelope.rcpt_tos)
+        )
+        state = self.decide(checked)
+        item = NewMessage(
+            raw=raw,
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=list(envelope.rcpt_tos),
+            state=state,
+            verdict=checked.verdict,
+            findings=checked.findings,
+            subject=checked.subject,
+            mail_options=[o for o in envelope.mail_options if o in FORWARDED_OPTIONS],
+            peer=_peer(session),
+            undo_seconds=self.settings.undo_seconds if state == "outbox" else 0.0,
+        )
+        try:
+            message_id = await self._accept(item)
+        except Exception:  # noqa: BLE001 - the client keeps the message and retries; we log why
+            log.exception("could not store a message from %s", envelope.mail_from)
+            return NOT_STORED
+        log.info(
+            "%s from %s to %d recipient(s): %s → %s %s",
+            message_id,
+            envelope.mail_from,
+            len(envelope.rcpt_tos),
+            checked.verdict,
+            state,
+            ",".join(checked.rules) or "-",
+        )
+        if state == "outbox":
+            self._queued()
+            return QUEUED.format(id=message_id)
+        template = HELD if state == "held" else REJECTED
+        return _fit(template, message_id, _named_rules(checked))
+
+    def decide(self, checked: Checked) -> str:
+        """outbox | held | rejected, from the verdict and `[relay] on_warn` / `on_block`."""
+        if not checked.readable:
+            return "held"
+        if checked.verdict == "block":
+            return "held" if self.settings.on_block == "hold" else "rejected"
+        if checked.verdict == "warn" and self.settings.on_warn == "hold":
+            return "held"
+        return "outbox"
+
+
+def _named_rules(checked: Checked) -> list[str]:
+    """The rules that decided the verdict (the blocking ones for block, the warnings for warn)."""
+    level = Severity.BLOCK if checked.verdict == "block" else Severity.WARN
+    return sorted({f.rule for f in checked.findings if f.severity >= level})
+
+
+def _fit(template: str, message_id: str, rules: list[str]) -> str:
+    """Fill in the reply, dropping rule names past the line limit ("+N more")."""
+    for shown in range(len(rules), 0, -1):
+        extra = f" +{len(rules) - shown} more" if shown < len(rules) else ""
+        reply = template.format(id=message_id, rules=", ".join(rules[:shown]) + extra)
+        if len(reply) <= MAX_REPLY:
+            return reply
+    return template.format(id=message_id, rules=f"{len(rules)} rules")
+
+
+def _peer(session: Session) -> str:
+    """`helo ([ip])` of the client, sanitised for the Received: line."""
+    ip = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+    helo = "".join(c for c in (session.host_name or "unknown") if c.isprintable() and c.isascii())[:100]
+    return f"{helo} ([{ip}])"
+
+
+def authenticator(users: dict[str, str]) -> Callable[..., AuthResult]:
+    """aiosmtpd authenticator for LOGIN/PLAIN against `[relay.users]` scrypt hashes."""
+    # The console's hash format, so one `sendguard console hash-password` serves both user lists.
+    from sendguard.console.auth import verify_password
+
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        try:
+            user = auth_data.login.decode("utf-8")
+            password = auth_data.password.decode("utf-8")
+        except UnicodeDecodeError:
+            return AuthResult(success=False, handled=False)
+        stored = users.get(user)
+        if stored is None or not verify_password(password, stored):
+            log.warning("failed AUTH for %r from %s", user, session.peer)
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=user)
+
+    return check
+
+
+async def serve(
+    guard: Guard, settings: RelaySettings, store: Store, stop: asyncio.Event | None = None
+) -> None:
+    """Run the relay until SIGTERM/SIGINT (or `stop` is set), then shut down without losing anything."""
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    check_executor = ThreadPoolExecutor(1, thread_name_prefix="sendguard-check")
+    db_executor = ThreadPoolExecutor(4, thread_name_prefix="sendguard-db")
+    accept: GroupCommit[NewMessage, str] = GroupCommit(store.add_many, db_executor)
+    # The node name is unique among live relays: one address cannot be bound twice.
+    node = f"{settings.hostname}:{settings.listen_host}:{settings.listen_port}"
+    delivery = Delivery(store, settings, node, db_executor)
+    handler = RelayHandler(guard, settings, accept.submit, delivery.wake, check_executor)
+    smtp_options: dict[str, Any] = {
+        "hostname": settings.hostname,
+        "ident": "sendguard relay",
+        "data_size_limit": guard.max_bytes,
+        "enable_SMTPUTF8": True,
+        "tls_context": settings.tls_context(),
+        "auth_required": settings.require_auth,
+        "auth_require_tls": True,
+    }
+    if settings.users:
+        smtp_options["authenticator"] = authenticator(settings.users)
+    else:
+        smtp_options["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]  # no users: do not offer AUTH
+    server = await loop.create_server(
+        lambda: SMTP(handler, loop=loop, **smtp_options), settings.listen_host, settings.listen_port
+    )
+    # Bound, so no other live relay has this node name: its claims are leftovers of a crash.
+    recovered = await loop.run_in_executor(db_executor, store.recover, node)
+    if recovered:
+        log.warning(
+            "%d message(s) were being handed upstream when this relay last stopped: sending again", recovered
+        )
+    delivery.start()
+    log.info(
+        "sendguard relay listening on %s:%d, upstream %s:%d, store %s",
+        settings.listen_host,
+        settings.listen_port,
+        settings.upstream.host,
+        settings.upstream.port,
+        store.display_url,
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: no new connections, finishing deliveries in hand")
+        server.close()
+        await handler.drain(timeout=5.0)
+        await delivery.stop()
+        check_executor.shutdown(wait=True)
+        db_executor.shutdown(wait=True)
+        log.info("stopped")

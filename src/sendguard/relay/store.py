@@ -1,0 +1,784 @@
+"""The relay's durable store: outbox, quarantine and decision log, on SQLAlchemy Core.
+
+SQLite by default, in WAL mode with `synchronous=FULL`, so a commit is on disk before the relay
+answers 250; PostgreSQL through a URL when several relays share one queue.
+
+Life of a message (the `state` column):
+
+    add() ──┬─► outbox ───claim()───► delivering ──finish(delivered)──► delivered
+            │    ▲  │                   │  finish(defer): upstream down or slow → outbox, retried later
+            │    │  │                   │  finish(bounce): upstream refused it for good → held
+            │    │  │                   │  lease expired (its relay died) → claimable again
+            │    │  ├─ recall() ──► recalled     (the sender's undo, while still in the outbox)
+            │    │  └─ discard() ─► discarded
+            ├─► held ──┬─ release() ──┘
+            │          ├─ discard() ─► discarded
+            │          └─ replace_recipients(): new To/Cc, checked again, stays held
+            └─► rejected    (refused with 550 and kept for the record; never sent)
+
+Every verdict and every action writes a row to the decision log in the same transaction as the
+state change, so the log and the queue cannot disagree.
+
+Claiming is what keeps several relays from sending a message twice: on PostgreSQL one statement
+picks due rows with `FOR UPDATE SKIP LOCKED` and marks them `delivering` for this relay (its
+"node"); on SQLite every writing transaction is `BEGIN IMMEDIATE`, so claims are serialised by
+the database lock. A claim is a lease: if its relay dies, the rows become claimable again when
+`lease_until` passes (or at once when the same node restarts, see `recover`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from sendguard.config import Config
+from sendguard.guard import Guard
+from sendguard.relay.checking import check_raw
+from sendguard.relay.errors import MessageNotFound, QueueError, StoreError, WrongState
+from sendguard.relay.recipients import envelope_addresses, rewrite_recipients
+from sendguard.report import Finding, Location, Report, Severity
+
+STATES = ("outbox", "held", "delivering", "delivered", "discarded", "recalled", "rejected")
+PENDING = ("outbox", "held", "delivering")
+# What the decision log calls the relay's own decision for each state a message can enter with.
+ARRIVAL_ACTION = {"outbox": "queued", "held": "held", "rejected": "rejected"}
+DEFAULT_FILE = "sendguard.db"
+
+metadata = sa.MetaData()
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("mail_from", sa.Text, nullable=False),
+    sa.Column("rcpt_tos", sa.JSON, nullable=False),
+    sa.Column("mail_options", sa.JSON, nullable=False),
+    sa.Column("peer", sa.Text),  # "helo [ip]" of the submitting client, for the Received: line
+    sa.Column("subject", sa.Text),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    # The undo window ends at release_at; next_attempt is never earlier (see add/defer), so
+    # "due" is just next_attempt <= now.
+    sa.Column("release_at", sa.Float),
+    sa.Column("next_attempt", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("delivered_at", sa.Float),
+)
+sa.Index("ix_messages_due", messages.c.state, messages.c.next_attempt)
+sa.Index("ix_messages_created", messages.c.created)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("message_id", sa.String(16), nullable=False, index=True),
+    sa.Column("sender", sa.Text, nullable=False),
+    sa.Column("rcpt_count", sa.Integer, nullable=False),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    sa.Column("action", sa.String(24), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """What the relay hands to `add`: the message as received and the decision taken on it."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_tos: Sequence[str]
+    state: str  # outbox | held | rejected
+    verdict: str  # pass | warn | block
+    findings: Sequence[Finding]
+    subject: str | None = None
+    mail_options: Sequence[str] = ()
+    peer: str | None = None
+    undo_seconds: float = 0.0  # outbox only: how long the sender may still recall it
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """One row of the queue, without the message bytes (what a list shows)."""
+
+    id: str
+    state: str
+    verdict: str
+    rules: tuple[str, ...]
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    subject: str | None
+    size: int
+    created: datetime
+    release_at: datetime | None
+    attempts: int
+    next_attempt: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+    @property
+    def recallable(self) -> bool:
+        """Still in the outbox: a recall stops it (guaranteed until `release_at`, possible after)."""
+        return self.state == "outbox"
+
+
+@dataclass(frozen=True)
+class StoredMessage(MessageSummary):
+    """A message with its bytes and findings (what `get` returns)."""
+
+    raw: bytes
+    findings: tuple[Finding, ...]
+    mail_options: tuple[str, ...]
+    peer: str | None
+    version: float  # changes whenever the row does: lets an editor notice a concurrent action
+
+    def report(self) -> Report:
+        """The stored findings as a Report, for the same renderers as `sendguard check`."""
+        return Report(findings=list(self.findings), subject=self.subject)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the decision log: a verdict by the relay, or an action by a person."""
+
+    id: int
+    time: datetime
+    message_id: str
+    sender: str
+    rcpt_count: int
+    rules: tuple[str, ...]
+    verdict: str
+    action: str  # queued | held | rejected | released | discarded | recalled | recipients-replaced
+    actor: str  # "relay" or the person's name
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message, ready to hand to the upstream server."""
+
+    id: str
+    raw: bytes
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    mail_options: tuple[str, ...]
+    peer: str | None
+    created: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a delivery attempt ended, for `finish`.
+
+    kind: "delivered"; "defer" (temporary failure: retry at `retry_at`); "bounce" (refused for
+    good: hold for a person). `rcpt_tos`, when given, narrows the recipients still owed the
+    message (the upstream took it for the others).
+    """
+
+    id: str
+    kind: str
+    error: str | None = None
+    retry_at: float | None = None
+    rcpt_tos: Sequence[str] | None = None
+
+
+def store_url(config: Config) -> str:
+    """`[relay] store`: a database URL, or a SQLite file path relative to the config file."""
+    value = config.get("relay", "store", str, DEFAULT_FILE)
+    if "://" in value:
+        return value
+    return "sqlite:///" + str(config.resolve_path(value).resolve())
+
+
+class Store:
+    """The queue and the decision log. Safe to share between threads; one per process is enough."""
+
+    def __init__(self, url: str) -> None:
+        self.url = _normalise_url(url)
+        try:
+            self.engine = _make_engine(self.url)
+            self.display_url = self.engine.url.render_as_string(hide_password=True)
+            self.is_postgres = self.engine.dialect.name == "postgresql"
+            # Writes go through this handle; on SQLite it makes them BEGIN IMMEDIATE (see _make_engine).
+            self._writer = self.engine.execution_options(sendguard_write=True)
+            self._create_schema()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the relay store {_redact(url)}: {_reason(exc)}") from None
+
+    @classmethod
+    def from_config(cls, config: Config) -> Store:
+        return cls(store_url(config))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- the relay's side ----------------------------------------------------------------------
+
+    def add(self, item: NewMessage, actor: str = "relay") -> str:
+        """Store one message and its decision durably; returns its id."""
+        return self.add_many([item], actor)[0]
+
+    def add_many(self, items: Sequence[NewMessage], actor: str = "relay") -> list[str]:
+        """Store several messages in one transaction (group commit: one fsync for all)."""
+        now = time.time()
+        rows, log = [], []
+        for item in items:
+            if item.state not in ARRIVAL_ACTION:
+                raise ValueError(f"a new message cannot be {item.state!r}")
+            message_id = new_id()
+            release_at = now + item.undo_seconds if item.state == "outbox" else None
+            rules = sorted({f.rule for f in item.findings})
+            rows.append(
+                {
+                    "id": message_id,
+                    "created": now,
+                    "updated": now,
+                    "state": item.state,
+                    "verdict": item.verdict,
+                    "rules": rules,
+                    "findings": [f.to_dict() for f in item.findings],
+                    "mail_from": item.mail_from,
+                    "rcpt_tos": list(item.rcpt_tos),
+                    "mail_options": list(item.mail_options),
+                    "peer": item.peer,
+                    "subject": item.subject,
+                    "size": len(item.raw),
+                    "raw": item.raw,
+                    "release_at": release_at,
+                    "next_attempt": release_at,
+                    "attempts": 0,
+                }
+            )
+            log.append(
+                _decision(
+                    now,
+                    message_id,
+                    item.mail_from,
+                    len(item.rcpt_tos),
+                    rules,
+                    item.verdict,
+                    ARRIVAL_ACTION[item.state],
+                    actor,
+                    item.note,
+                )
+            )
+        with self._write() as conn:
+            conn.execute(messages.insert(), rows)
+            conn.execute(decisions.insert(), log)
+        return [r["id"] for r in rows]
+
+    def claim(self, node: str, limit: int, lease_seconds: float) -> list[Outgoing]:
+        """Take up to `limit` due messages for delivery by `node`; no other claim can get them.
+
+        Due: in the outbox with next_attempt passed, or `delivering` under an expired lease.
+        """
+        now = time.time()
+        m = messages
+        due = sa.or_(
+            sa.and_(m.c.state == "outbox", m.c.next_attempt <= now),
+            sa.and_(m.c.state == "delivering", m.c.lease_until < now),
+        )
+        pick = (
+            sa.select(m.c.id)
+            .where(due)
+            .order_by(m.c.next_attempt)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("pick")
+            .prefix_with("MATERIALIZED", dialect="postgresql")  # lock exactly `limit` rows, once
+        )
+        stmt = (
+            m.update()
+            .where(m.c.id == pick.c.id)
+            .values(
+                state="delivering",
+                claimed_by=node,
+                lease_until=now + lease_seconds,
+                attempts=m.c.attempts + 1,
+                updated=now,
+            )
+            .returning(
+                m.c.id,
+                m.c.raw,
+                m.c.mail_from,
+                m.c.rcpt_tos,
+                m.c.mail_options,
+                m.c.peer,
+                m.c.created,
+                m.c.attempts,
+            )
+        )
+        with self._write() as conn:
+            rows = conn.execute(stmt).all()
+        out = [
+            Outgoing(
+                r.id,
+                r.raw,
+                r.mail_from,
+                tuple(r.rcpt_tos),
+                tuple(r.mail_options),
+                r.peer,
+                r.created,
+                r.attempts,
+            )
+            for r in rows
+        ]
+        out.sort(key=lambda o: o.created)
+        return out
+
+    def finish(self, node: str, outcomes: Sequence[Outcome]) -> int:
+        """Record how deliveries by `node` ended, in one transaction; returns how many still were ours.
+
+        A row whose lease was taken over by another relay (ours expired) is left alone.
+        """
+        now = time.time()
+        m = messages
+        done = 0
+        with self._write() as conn:
+            for o in outcomes:
+                ours = sa.and_(m.c.id == o.id, m.c.state == "delivering", m.c.claimed_by == node)
+                values: dict[str, Any] = {"updated": now, "lease_until": None}
+                if o.rcpt_tos is not None:
+                    values["rcpt_tos"] = list(o.rcpt_tos)
+                if o.kind == "delivered":
+                    values.update(state="delivered", delivered_at=now, last_error=o.error)
+                elif o.kind == "defer":
+                    values.update(state="outbox", next_attempt=o.retry_at or now, last_error=o.error)
+                elif o.kind == "bounce":
+                    values.update(state="held", last_error=o.error)
+                else:
+                    raise ValueError(f"unknown outcome {o.kind!r}")
+                if o.kind == "bounce":
+                    row = conn.execute(
+                        sa.select(m.c.mail_from, m.c.rcpt_tos, m.c.rules, m.c.verdict).where(ours)
+                    ).first()
+                    if row is None:
+                        continue
+                    rcpts = o.rcpt_tos if o.rcpt_tos is not None else row.rcpt_tos
+                    conn.execute(
+                        decisions.insert(),
+                        _decision(
+                            now,
+                            o.id,
+                            row.mail_from,
+                            len(rcpts),
+                            row.rules,
+                            row.verdict,
+                            "held",
+                            "relay",
+                            o.error,
+                        ),
+                    )
+                done += conn.execute(m.update().where(ours).values(**values)).rowcount
+        return done
+
+    def recover(self, node: str) -> int:
+        """Return messages `node` had claimed to the outbox (it restarted, so it is no longer sending them).
+
+        Call only once this node is the one listening (its address is bound), so no live relay
+        of the same name still holds them. This is where an in-flight hand-off at a crash
+        becomes a possible duplicate: whether the upstream got it cannot be known.
+        """
+        now = time.time()
+        m = messages
+        with self._write() as conn:
+            return conn.execute(
+                m.update()
+                .where(m.c.state == "delivering", m.c.claimed_by == node)
+                .values(state="outbox", next_attempt=now, lease_until=None, updated=now)
+            ).rowcount
+
+    def next_due(self) -> float | None:
+        """When the next message becomes claimable (epoch seconds), or None when nothing waits."""
+        m = messages
+        with self.engine.connect() as conn:
+            outbox = conn.execute(
+                sa.select(sa.func.min(m.c.next_attempt)).where(m.c.state == "outbox")
+            ).scalar()
+            leases = conn.execute(
+                sa.select(sa.func.min(m.c.lease_until)).where(m.c.state == "delivering")
+            ).scalar()
+        times = [t for t in (outbox, leases) if t is not None]
+        return min(times) if times else None
+
+    # -- the reviewer's side (CLI and console) ----------------------------------------------------
+
+    def list(
+        self, states: str | Iterable[str] | None = None, *, limit: int = 200, offset: int = 0
+    ) -> list[MessageSummary]:
+        """Messages, newest first; `states` filters (e.g. "held", or PENDING), None means all."""
+        wanted = _states(states)
+        query = sa.select(*_SUMMARY_COLUMNS).order_by(messages.c.created.desc(), messages.c.id)
+        if wanted is not None:
+            query = query.where(messages.c.state.in_(wanted))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [_summary(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many messages are in each state (every state present, zeros included)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(messages.c.state, sa.func.count()).group_by(messages.c.state)).all()
+        found = {state: n for state, n in rows}
+        return {state: found.get(state, 0) for state in STATES}
+
+    def get(self, message_id: str) -> StoredMessage:
+        """One message with its bytes and findings; raises MessageNotFound."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+        if row is None:
+            raise MessageNotFound(message_id)
+        return _stored(row)
+
+    def release(self, message_id: str, actor: str, note: str | None = None) -> None:
+        """A person decided a held message may go: back to the outbox, due at once."""
+        now = time.time()
+        self._transition(
+            message_id,
+            actor,
+            "release",
+            ("held",),
+            "released",
+            {"state": "outbox", "release_at": now, "next_attempt": now},
+            note,
+        )
+
+    def discard(self, message_id: str, actor: str, note: str | None = None) -> None:
+        """A held (or not yet sent) message will never be sent; it is kept for the record."""
+        self._transition(
+            message_id, actor, "discard", ("held", "outbox"), "discarded", {"state": "discarded"}, note
+        )
+
+    def recall(self, message_id: str, actor: str, note: str | None = None) -> None:
+        """Undo send: stop a message still in the outbox (always possible before its release_at)."""
+        self._transition(message_id, actor, "recall", ("outbox",), "recalled", {"state": "recalled"}, note)
+
+    def replace_recipients(
+        self, message_id: str, to: Sequence[str], *, cc: Sequence[str] = (), actor: str, guard: Guard
+    ) -> StoredMessage:
+        """Give a held message new To/Cc (Bcc dropped), check it again with `guard`, keep it held.
+
+        The envelope recipients become exactly `to` + `cc`. The body is untouched; only the
+        To/Cc/Bcc header fields are rewritten. The new verdict and findings replace the old ones;
+        a person still has to release it.
+        """
+        current = self.get(message_id)
+        if current.state != "held":
+            raise WrongState(message_id, "edit", current.state, ("held",))
+        rcpts = envelope_addresses([*to, *cc])
+        raw = rewrite_recipients(current.raw, to, cc)
+        checked = check_raw(guard, raw, rcpts)
+        now = time.time()
+        note = "To: " + ", ".join(to) + ("; Cc: " + ", ".join(cc) if cc else "")
+        m = messages
+        with self._write() as conn:
+            row = conn.execute(
+                self._lock(sa.select(m.c.state, m.c.updated).where(m.c.id == message_id))
+            ).first()
+            if row is None:
+                raise MessageNotFound(message_id)
+            if row.state != "held" or row.updated != current.version:
+                # Someone acted on it while we were checking: do not overwrite their decision.
+                raise WrongState(message_id, "edit", row.state, ("held (and unchanged)",))
+            conn.execute(
+                m.update()
+                .where(m.c.id == message_id)
+                .values(
+                    raw=raw,
+                    size=len(raw),
+                    rcpt_tos=rcpts,
+                    verdict=checked.verdict,
+                    rules=checked.rules,
+                    findings=[f.to_dict() for f in checked.findings],
+                    subject=checked.subject,
+                    updated=now,
+                )
+            )
+            conn.execute(
+                decisions.insert(),
+                _decision(
+                    now,
+                    message_id,
+                    current.mail_from,
+                    len(rcpts),
+                    checked.rules,
+                    checked.verdict,
+                    "recipients-replaced",
+                    actor,
+                    note,
+                ),
+            )
+        return self.get(message_id)
+
+    def decisions(self, limit: int = 100, *, message_id: str | None = None) -> list[Decision]:
+        """The decision log, newest first; optionally only one message's history."""
+        d = decisions
+        query = sa.select(d).order_by(d.c.time.desc(), d.c.id.desc()).limit(limit)
+        if message_id is not None:
+            query = query.where(d.c.message_id == message_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Decision(
+                r.id,
+                _dt(r.time),
+                r.message_id,
+                r.sender,
+                r.rcpt_count,
+                tuple(r.rules),
+                r.verdict,
+                r.action,
+                r.actor,
+                r.note,
+            )
+            for r in rows
+        ]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    def _lock(self, query: sa.Select) -> sa.Select:
+        """Row lock on PostgreSQL (a concurrent claim skips the row); SQLite already holds the write lock."""
+        return query.with_for_update() if self.is_postgres else query
+
+    def _transition(
+        self,
+        message_id: str,
+        actor: str,
+        verb: str,
+        allowed: Sequence[str],
+        action: str,
+        values: dict[str, Any],
+        note: str | None,
+    ) -> None:
+        now = time.time()
+        m = messages
+        with self._write() as conn:
+            row = conn.execute(
+                self._lock(
+                    sa.select(m.c.state, m.c.mail_from, m.c.rcpt_tos, m.c.rules, m.c.verdict).where(
+                        m.c.id == message_id
+                    )
+                )
+            ).first()
+            if row is None:
+                raise MessageNotFound(message_id)
+            if row.state not in allowed:
+                raise WrongState(message_id, verb, row.state, allowed)
+            conn.execute(m.update().where(m.c.id == message_id).values(updated=now, **values))
+            conn.execute(
+                decisions.insert(),
+                _decision(
+                    now,
+                    message_id,
+                    row.mail_from,
+                    len(row.rcpt_tos),
+                    row.rules,
+                    row.verdict,
+                    action,
+                    actor,
+                    note,
+                ),
+            )
+
+    def _create_schema(self) -> None:
+        with self._write() as conn:
+            if self.is_postgres:
+                # Two relays starting at once must not both try to CREATE TABLE.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301994)"))
+            metadata.create_all(conn)
+
+
+_SUMMARY_COLUMNS = [
+    messages.c[name]
+    for name in (
+        "id",
+        "state",
+        "verdict",
+        "rules",
+        "mail_from",
+        "rcpt_tos",
+        "subject",
+        "size",
+        "created",
+        "release_at",
+        "attempts",
+        "next_attempt",
+        "last_error",
+        "delivered_at",
+    )
+]
+
+
+def new_id() -> str:
+    """12 characters of Crockford-style base32 (60 random bits): short enough to read out, unique in practice."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    n = secrets.randbits(60)
+    return "".join(alphabet[(n >> (5 * i)) & 31] for i in range(12))
+
+
+def _states(states: str | Iterable[str] | None) -> list[str] | None:
+    if states is None:
+        return None
+    wanted = [states] if isinstance(states, str) else list(states)
+    for s in wanted:
+        if s not in STATES:
+            raise QueueError(f"unknown state {s!r} (expected one of: {', '.join(STATES)})")
+    return wanted
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _summary(r: Any) -> MessageSummary:
+    return MessageSummary(
+        r.id,
+        r.state,
+        r.verdict,
+        tuple(r.rules),
+        r.mail_from,
+        tuple(r.rcpt_tos),
+        r.subject,
+        r.size,
+        _dt(r.created),
+        _dt(r.release_at),
+        r.attempts,
+        _dt(r.next_attempt),
+        r.last_error,
+        _dt(r.delivered_at),
+    )
+
+
+def _stored(r: Any) -> StoredMessage:
+    return StoredMessage(
+        r.id,
+        r.state,
+        r.verdict,
+        tuple(r.rules),
+        r.mail_from,
+        tuple(r.rcpt_tos),
+        r.subject,
+        r.size,
+        _dt(r.created),
+        _dt(r.release_at),
+        r.attempts,
+        _dt(r.next_attempt),
+        r.last_error,
+        _dt(r.delivered_at),
+        bytes(r.raw),
+        tuple(finding_from_dict(f) for f in r.findings),
+        tuple(r.mail_options),
+        r.peer,
+        r.updated,
+    )
+
+
+def finding_from_dict(d: dict[str, Any]) -> Finding:
+    """Inverse of Finding.to_dict (findings are stored as JSON)."""
+    return Finding(
+        d["rule"],
+        Severity.parse(d["severity"]),
+        d["message"],
+        Location(**d["location"]),
+        d["evidence"],
+        d["suggestion"],
+    )
+
+
+def _decision(
+    now: float,
+    message_id: str,
+    sender: str,
+    rcpt_count: int,
+    rules: Sequence[str],
+    verdict: str,
+    action: str,
+    actor: str,
+    note: str | None,
+) -> dict[str, Any]:
+    return {
+        "time": now,
+        "message_id": message_id,
+        "sender": sender,
+        "rcpt_count": rcpt_count,
+        "rules": list(rules),
+        "verdict": verdict,
+        "action": action,
+        "actor": actor,
+        "note": note,
+    }
+
+
+def _normalise_url(url: str) -> str:
+    # psycopg 3 is the PostgreSQL driver we install; SQLAlchemy's default for postgresql:// is psycopg2.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    path = sa.make_url(url).database
+    if path and path != ":memory:" and not Path(path).parent.is_dir():
+        raise StoreError(f"cannot open the relay store {path}: directory {Path(path).parent} does not exist")
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")  # the WAL is fsynced at every commit: 250 means on disk
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the database lock up front: no lock upgrade mid-transaction, so no
+        # SQLITE_BUSY surprises, and two claims can never read the same due rows.
+        write = conn.get_execution_options().get("sendguard_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.make_url(_normalise_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def _reason(exc: sa.exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
