@@ -44,17 +44,18 @@ class Corpus:
 
 
 def _enron(sent_only: bool) -> list[Path]:
-    """One path per distinct message (index.tsv's content_key), first copy in index order."""
-    seen: set[str] = set()
-    paths = []
+    """One path per distinct message (index.tsv's content_key).
+
+    A message's representative is its first sent-folder copy when it has one, else its first
+    copy, so the same message has the same path in both Enron sets (and one review verdict).
+    """
+    chosen: dict[str, tuple[bool, str]] = {}
     with (CORPORA / "enron" / "index.tsv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            if sent_only and row["is_sent_folder"] != "1":
-                continue
-            if row["content_key"] not in seen:
-                seen.add(row["content_key"])
-                paths.append(CORPORA / "enron" / row["path"])
-    return paths
+            sent, key = row["is_sent_folder"] == "1", row["content_key"]
+            if key not in chosen or (sent and not chosen[key][0]):
+                chosen[key] = (sent, row["path"])
+    return [CORPORA / "enron" / path for sent, path in chosen.values() if sent or not sent_only]
 
 
 def corpora(limit: int | None = None) -> list[Corpus]:
