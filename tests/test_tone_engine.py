@@ -83,6 +83,7 @@ NEAR_MISSES = [
     "The API returns JSON over HTTPS, and the CSV export goes to S3.",
     "NEXT STEPS",
     "ACME CORP, 12 MAIN ST, HOUSTON TX",
+    "KEY CONTACTS FOR THE WEEKEND OF JANUARY 19/20",
     "URGENT: please approve the change by noon.",
     "Please do NOT restart the server during the migration.",
     "I'm SO sorry about this.",
@@ -146,6 +147,13 @@ def test_whole_text_with_offsets() -> None:
         ("blame", "Your people ignored"),
         ("exclamation", "!!!"),
     ]
+
+
+def test_a_paragraph_in_capitals_is_one_hit() -> None:
+    text = "THE DEAL WAS DONE ON MONDAY.  IF I AM READING THIS WRONG, LET ME KNOW.\n\nTHANKS,\nRYAN"
+    [hit] = detect_hostility(text)
+    assert hit.kind == "shouting"
+    assert hit.evidence == "THE DEAL WAS DONE ON MONDAY.  IF I AM READING THIS WRONG, LET ME KNOW"
 
 
 def test_phrase_wrapped_over_lines() -> None:

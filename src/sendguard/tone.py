@@ -584,7 +584,7 @@ def _is_heading(line: str) -> bool:
     """An all-caps short line that addresses no one (called only for lines with capitals)."""
     return (
         line == line.upper()
-        and len(line.split()) <= _HEADING_MAX_WORDS
+        and sum(1 for w in line.split() if any(c.isalpha() for c in w)) <= _HEADING_MAX_WORDS
         and not _HEADING_ADDRESSED.search(line)
     )
 
@@ -623,9 +623,11 @@ def _shouting(text: str) -> list[ToneHit]:
         if skip_line[line_start]:
             continue
         if cluster:
-            previous_end = cluster[-1][0].end()
-            gap = text[previous_end : m.start()]
-            if _SENTENCE_BREAK.search(gap) or len(gap.split()) > _MAX_GAP_WORDS:
+            gap = text[cluster[-1][0].end() : m.start()]
+            # Normal-case words in between end the run at a sentence break, or after a few words.
+            # A stretch written entirely in capitals stays one run, however long: one finding.
+            lowercase_words = sum(1 for w in gap.split() if any(c.islower() for c in w))
+            if lowercase_words > _MAX_GAP_WORDS or (lowercase_words and _SENTENCE_BREAK.search(gap)):
                 flush()
         cluster.append((m, strength))
     flush()
