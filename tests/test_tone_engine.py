@@ -42,6 +42,7 @@ TRIGGERS = [
     ("I have ALREADY sent this TWICE.", "shouting", "ALREADY sent this TWICE"),
     ("WHY IS THIS STILL NOT FIXED", "shouting", "WHY IS THIS STILL NOT FIXED"),
     ("This is UNACCEPTABLE.", "shouting", "UNACCEPTABLE"),
+    ("THIS IS UNACCEPTABLE.", "shouting", "THIS IS UNACCEPTABLE"),
     ("Please READ THE DOCUMENTATION before you open a ticket.", "shouting", "READ THE DOCUMENTATION"),
     # exclamation
     ("Send it now!!!", "exclamation", "!!!"),

@@ -556,9 +556,11 @@ _BOILERPLATE = re.compile(
     r"UNSUBSCRIBE|ALL\s+RIGHTS\s+RESERVED|TERMS\s+AND\s+CONDITIONS|PROHIBITED)\b"
 )
 # An all-caps line this short is a heading or a label ("NEXT STEPS", "ACME CORP, HOUSTON TX")...
-_HEADING_MAX_WORDS = 6
-# ... unless it is addressed to someone or asks something.
-_HEADING_ADDRESSED = re.compile(r"\b(?:YOU|YOUR|YOU'RE|NOT|NEVER|STOP|DON'T|WHY|NO)\b|[!?]\s*$")
+_HEADING_MAX_WORDS = 8
+# ... unless it speaks to someone, asks or insists, or is a sentence (headings rarely have a verb).
+_HEADING_ADDRESSED = re.compile(
+    r"\b(?:YOU|YOUR|YOU'RE|NOT|NEVER|STOP|DON'T|WHY|NO|IS|ARE|WAS|WERE|HAVE|HAS|HAD|DO|DOES|DID)\b|[!?]\s*$"
+)
 # Emphasised words further apart than this are separate emphasis, not a raised voice.
 _MAX_GAP_WORDS = 3
 _SENTENCE_BREAK = re.compile(r"[.!?;:]\s|\n")
@@ -586,6 +588,7 @@ def _is_heading(line: str) -> bool:
         line == line.upper()
         and sum(1 for w in line.split() if any(c.isalpha() for c in w)) <= _HEADING_MAX_WORDS
         and not _HEADING_ADDRESSED.search(line)
+        and _EMPHATIC.isdisjoint(line.lower().split())
     )
 
 
