@@ -204,6 +204,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     return result
 
 
+def _short(evidence: str, limit: int = 80) -> str:
+    text = " ".join(evidence.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -237,7 +242,7 @@ def markdown(result: dict[str, Any]) -> str:
         polite_hits = pol["examples"].get("most polite", [])
         if polite_hits:
             out += ["", "Fires on the most polite quartile (all of them, to judge by eye):", ""]
-            out += [f"- {c}: `{ev}` — {text[:140]!r}" for c, ev, text in polite_hits]
+            out += [f"- {c}: `{_short(ev)}` — {_short(text, 140)!r}" for c, ev, text in polite_hits]
         out += ["", f"Engine time: {pol['ms_per_text']:.3f} ms per request.", ""]
     en = result["enron"]
     if "skipped" in en:
@@ -264,7 +269,7 @@ def markdown(result: dict[str, Any]) -> str:
         if en["examples"]:
             shown = Counter(en["examples"]).most_common(EXAMPLES * 3)
             out += ["", "Evidence that fired (most frequent first):", ""]
-            out += [f"- {kind}: `{ev}`" + (f" ×{n}" if n > 1 else "") for (kind, ev), n in shown]
+            out += [f"- {kind}: `{_short(ev)}`" + (f" ×{n}" if n > 1 else "") for (kind, ev), n in shown]
         out.append("")
     out.append(f"Run time: {result['seconds']:.1f} s{' (quick: every 5th item)' if result['quick'] else ''}.")
     return "\n".join(out)

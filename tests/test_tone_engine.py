@@ -194,12 +194,17 @@ def test_hit_is_frozen() -> None:
 def test_anchor_words_cover_what_the_patterns_match() -> None:
     # Each phrase runs only when one of its anchor words is in the text, so every match of its
     # pattern must contain one of them; otherwise the phrase would silently never fire.
+    # It is also only looked for within a window around the anchor.
     words = re.compile(r"[a-z]+")
     for text, _, _ in TRIGGERS:
         for phrase in tone._PHRASES:
             for m in re.finditer(phrase.pattern, text, re.IGNORECASE):
-                found = set(words.findall(m.group().lower()))
-                assert found & set(phrase.anchors.split()), (phrase.kind, m.group())
+                anchors = [
+                    w for w in words.finditer(m.group().lower()) if w.group() in phrase.anchors.split()
+                ]
+                assert anchors, (phrase.kind, m.group())
+                assert anchors[0].start() <= tone._SPAN_BEFORE
+                assert len(m.group()) - anchors[0].end() <= tone._SPAN_AFTER
 
 
 def test_fast_enough_for_every_message() -> None:
