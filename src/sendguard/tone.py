@@ -7,8 +7,10 @@ or "sorry", which a good apology uses freely. Each pattern is a phrase or a word
 explicit guards for the usual innocent readings ("our fault", "not your fault", "if you forgot",
 acronyms and ticket codes in capitals).
 
-Pure Python and fast: every regular expression is compiled once, and each phrase pattern lists
-anchor words so that it only runs on text containing one of them (most text contains none).
+Pure Python and fast (a few hundredths of a millisecond for a typical email): every regular
+expression is compiled once; each phrase lists anchor words and is only looked for near one of
+them (most text contains none); and each alternative is compiled on its own, starting with a
+literal, so the regex engine can skip straight to candidate positions.
 """
 
 from __future__ import annotations
@@ -82,11 +84,10 @@ _MID_SENTENCE = r"\w[^\n]*\Z"
 _EXPLAIN = {
     "your people": 'Talking about "your people" lumps the reader\'s colleagues together; it reads as blame '
     "and contempt.",
-    "acted": "Saying the reader (or their team) broke or ignored something reads as blame; describe what "
-    "happened instead.",
+    "acted": "Saying the reader (or their team) broke or ignored something reads as blame.",
     "deny": 'Denying fault ("not our fault") sounds defensive to someone who is already upset.',
     "their fault": "Telling the reader it is their fault reads as blame, even when it is true.",
-    "repeat": "Pointing out that you already said it makes the reader feel scolded; just say it again, plainly.",
+    "repeat": "Pointing out that you already said it makes the reader feel scolded; say it again, plainly.",
     "should": "Telling the reader what they should have done reads as blame and condescension.",
     "patience": "Telling the reader you are losing patience puts the blame on them.",
     "insult": "Calling people or their work names reads as contempt.",
@@ -406,8 +407,6 @@ _PHRASES: tuple[_Phrase, ...] = (
     ),
 )
 
-_WORD = re.compile(r"[a-z]+")
-
 
 class _NonLettersToSpace(dict[int, str]):
     """A `str.translate` table that blanks everything but letters, filled in as characters are met
@@ -431,6 +430,10 @@ _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" 
 _MASKED_BY_LENGTH: dict[int, tuple[str, ...]] = {}
 for _word in _MASKABLE.split():
     _MASKED_BY_LENGTH[len(_word)] = (*_MASKED_BY_LENGTH.get(len(_word), ()), _word)
+
+
+# A run of mixed symbols standing in for a swear word ("#$%&!"), as in comics.
+_GRAWLIX = re.compile(r"[#$%&*@!]{4,}")
 
 
 def _unmask(token: str) -> str | None:
@@ -484,9 +487,6 @@ def _masked_swearing(text: str) -> list[ToneHit]:
             hits.append(ToneHit(start, end, "profanity", m.group(), "Symbols standing in for swearing."))
     return hits
 
-
-# A run of mixed symbols standing in for a swear word ("#$%&!"), as in comics.
-_GRAWLIX = re.compile(r"[#$%&*@!]{4,}")
 
 # --- punctuation --------------------------------------------------------------------------
 
@@ -716,7 +716,7 @@ class ToneDetector:
     def __init__(self, extra_phrases: Iterable[str] = ()) -> None:
         phrases = list(_PHRASES)
         for extra in extra_phrases:
-            words = _WORD.findall(extra.lower())
+            words = extra.lower().translate(_WORDS_ONLY).split()
             if words:
                 phrases.append(
                     _Phrase(
