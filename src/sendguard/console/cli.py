@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import sys
 
-from sendguard.errors import InputError
+from sendguard.errors import SendguardError
 
 DEFAULT_LISTEN = "127.0.0.1:8025"
 
@@ -34,7 +35,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InputError(f"--listen expects HOST:PORT, like {DEFAULT_LISTEN} (not {value!r})")
+        raise SendguardError(f"--listen expects HOST:PORT, like {DEFAULT_LISTEN} (not {value!r})")
     return host, int(port)
 
 
@@ -52,6 +53,13 @@ def cmd_console(args: argparse.Namespace) -> int:
     host, port = parse_listen(args.listen)
     config = Config.load(args.config)
     settings = console_settings(config)
+    if settings.tls_cert is None and not _is_loopback(host):
+        # Passwords would cross the network in clear text, and browsers drop the Secure session
+        # cookie on plain http anywhere but loopback, so logins could not work anyway.
+        raise SendguardError(
+            f"refusing to serve the console on {host} over plain http: set [console] tls_cert and "
+            "tls_key, or listen on 127.0.0.1 behind an HTTPS reverse proxy"
+        )
     guard = Guard(config, load_org(config))
     store = Store.from_config(config)
     app = create_app(guard, store, settings)
@@ -69,6 +77,15 @@ def cmd_console(args: argparse.Namespace) -> int:
     )
     store.close()
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def cmd_hash_password(args: argparse.Namespace) -> int:

@@ -60,6 +60,11 @@ def console_settings(config: Config) -> ConsoleSettings:
     key = config.get("console", "tls_key", str)
     if (cert is None) != (key is None):
         raise config.error("[console] tls_cert and tls_key go together", section="console", key="tls_cert")
+    for name, value in (("tls_cert", cert), ("tls_key", key)):
+        if value is not None and not config.resolve_path(value).is_file():
+            raise config.error(
+                f"[console] {name}: file not found: {config.resolve_path(value)}", section="console", key=name
+            )
     return ConsoleSettings(
         users=dict(users),
         # Without a configured key, sessions end when the console restarts: safe by default,
