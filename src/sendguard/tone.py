@@ -629,7 +629,7 @@ def _shouting(text: str) -> list[ToneHit]:
             gap = text[cluster[-1][0].end() : m.start()]
             # Normal-case words in between end the run at a sentence break, or after a few words.
             # A stretch written entirely in capitals stays one run, however long: one finding.
-            lowercase_words = sum(1 for w in gap.split() if any(c.islower() for c in w))
+            lowercase_words = 0 if gap == gap.upper() else sum(1 for w in gap.split() if w != w.upper())
             if lowercase_words > _MAX_GAP_WORDS or (lowercase_words and _SENTENCE_BREAK.search(gap)):
                 flush()
         cluster.append((m, strength))
