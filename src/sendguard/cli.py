@@ -66,10 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _shell_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands of the shells (campaign, relay, queue, console, incident), where installed."""
+    from sendguard.campaign.cli import register as campaign
     from sendguard.console.cli import register as console
     from sendguard.relay.cli import register as relay
 
-    return [relay, console]
+    return [relay, console, campaign]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sendguard.config import Config, rule_settings
 from sendguard.errors import ConfigError
@@ -14,6 +16,9 @@ from sendguard.org.model import Org
 from sendguard.report import Finding, Location, Report, Severity
 from sendguard.rules import RULES
 from sendguard.rules.base import Rule
+
+if TYPE_CHECKING:
+    from sendguard.campaign.report import CampaignReport
 
 
 class Guard:
@@ -57,6 +62,36 @@ class Guard:
                 )
         findings.sort(key=lambda f: (-f.severity, f.location.field == "body", f.location.line or 0))
         return Report(findings=findings, subject=msg.subject)
+
+    def check_campaign(
+        self,
+        template: str | Path,
+        audience: Any,
+        *,
+        mode: str | None = None,
+        segment: Sequence[str] | None = None,
+        expect_size: int | None = None,
+        engine: str = "local",
+        scheduler: Any = None,
+        workers: int | None = None,
+        progress: bool = False,
+    ) -> CampaignReport:
+        """Campaign pre-flight: a template with merge tags and its audience (CSV/Parquet path, Arrow table
+        or DataFrame). See `sendguard.campaign.check_campaign`; needs the `campaign` extra."""
+        from sendguard.campaign import check_campaign
+
+        return check_campaign(
+            self,
+            template,
+            audience,
+            mode=mode,
+            segment=segment,
+            expect_size=expect_size,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
 
 
 def _build_rules(config: Config, org: Org) -> list[Rule]:
