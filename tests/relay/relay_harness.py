@@ -73,7 +73,7 @@ def _toml(value: Any) -> str:
 
 def numbered(seq: int, *, bad: bool = False, run: str = "t") -> bytes:
     """A small message carrying its sequence number; `bad` ones are caught by test-marker."""
-    subject = "TEST please ignore" if bad else f"Invoice question {seq}"
+    subject = f"[TEST] Invoice question {seq}" if bad else f"Invoice question {seq}"
     body = "Hi Peter,\r\n\r\nHere is the answer to your question.\r\n\r\nBest,\r\nSam\r\n"
     return (
         f"From: Sam Carter <{SENDER}>\r\nTo: Peter Jones <{CUSTOMER}>\r\nSubject: {subject}\r\n"

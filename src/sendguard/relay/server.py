@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from sendguard.errors import SendguardError
 from sendguard.guard import Guard
 from sendguard.relay.batch import GroupCommit
 from sendguard.relay.checking import Checked, check_raw
@@ -216,9 +218,15 @@ async def serve(
         smtp_options["authenticator"] = authenticator(settings.users)
     else:
         smtp_options["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]  # no users: do not offer AUTH
-    server = await loop.create_server(
-        lambda: SMTP(handler, loop=loop, **smtp_options), settings.listen_host, settings.listen_port
-    )
+    try:
+        server = await loop.create_server(
+            lambda: SMTP(handler, loop=loop, **smtp_options), settings.listen_host, settings.listen_port
+        )
+    except OSError as exc:
+        raise SendguardError(
+            f"cannot listen on {settings.listen_host}:{settings.listen_port}: "
+            + (os.strerror(exc.errno) if exc.errno else str(exc))
+        ) from None
     # Bound, so no other live relay has this node name: its claims are leftovers of a crash.
     recovered = await loop.run_in_executor(db_executor, store.recover, node)
     if recovered:
