@@ -132,6 +132,13 @@ def test_html_only_message_is_reduced_to_text_with_links_and_quotes() -> None:
     assert "color" not in " ".join(ln.text for ln in msg.lines)
 
 
+def test_text_directly_inside_blockquote_is_quoted() -> None:
+    from sendguard.message.html import html_to_lines
+
+    lines, _ = html_to_lines("<p>Hi</p><blockquote>Deal with it!!!</blockquote><p>Thanks</p>")
+    assert [ln for ln in lines if ln[0]] == [("Hi", False), ("Deal with it!!!", True), ("Thanks", False)]
+
+
 def test_attachments_and_forwarded_message() -> None:
     inner = build_message(subject="inner", body="inner text")
     raw = build_message(

@@ -48,3 +48,19 @@ def test_says_which_account_and_line() -> None:
     assert f.location.field == "body" and f.location.line == 2
     assert f.location.text[f.location.start : f.location.end] == "Northwind Telecom"
     assert "Acme Corp" in f.message
+
+
+def test_signature_and_list_footer_do_not_count() -> None:
+    body = "Hi Peter,\nThe fix ships Friday.\n-- \nSam, formerly of Globex Logistics\n"
+    assert_quiet(RULE, Case("signature", dict(body=body)))
+    footer = "Hi Peter,\nThe fix ships Friday.\n\n_______________________________________________\nusers mailing list\nhttps://lists.initech.com/mailman/listinfo/users\n"
+    assert_quiet(RULE, Case("list-footer", dict(body=footer)))
+
+
+def test_senders_own_account_is_not_foreign() -> None:
+    """A partner (an account itself) writing to another customer through us signs with its own name."""
+    case = Case(
+        "partner",
+        dict(sender="Maria Garcia <maria.garcia@globex.com>", body="Hi Peter,\nGlobex will install it.\n"),
+    )
+    assert_quiet(RULE, case)

@@ -60,6 +60,8 @@ class _Reducer(HTMLParser):
         if tag == "a" and self.href is not None:
             self.links.append((self.href, "".join(self.anchor).strip(), len(self.lines)))
             self.href = None
+        if tag in BLOCK_TAGS:
+            self._break()  # before leaving a quote block, so its last text is still marked quoted
         # Pop to the matching open tag; tolerate unclosed inner tags.
         for k in range(len(self.stack) - 1, -1, -1):
             if self.stack[k][0] == tag:
@@ -68,8 +70,6 @@ class _Reducer(HTMLParser):
                         self.quote_depth -= 1
                 del self.stack[k:]
                 break
-        if tag in BLOCK_TAGS:
-            self._break()
 
     def handle_data(self, data: str) -> None:
         if self.skip:

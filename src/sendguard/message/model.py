@@ -95,10 +95,17 @@ class Message:
     amounts: list[Amount]
     size: int
     defects: list[str] = field(default_factory=list)
+    footer_line: int | None = None  # first line of the signature ("-- ") or mailing-list footer
 
     @property
     def new_lines(self) -> list[BodyLine]:
         return [ln for ln in self.lines if not ln.quoted]
+
+    @property
+    def content_lines(self) -> list[BodyLine]:
+        """New and quoted lines above the signature / list footer: what the message says."""
+        end = self.footer_line if self.footer_line is not None else len(self.lines) + 1
+        return [ln for ln in self.lines if ln.number < end]
 
     @property
     def quoted_lines(self) -> list[BodyLine]:

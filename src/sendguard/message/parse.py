@@ -14,7 +14,7 @@ from sendguard.errors import InputError
 from sendguard.message.html import html_to_lines
 from sendguard.message.model import Address, Amount, Attachment, BodyLine, Link, Message, Party
 from sendguard.message.money import find_amounts
-from sendguard.message.quotes import quoted_flags
+from sendguard.message.quotes import footer_start, quoted_flags
 from sendguard.org.model import Org
 
 RECIPIENT_FIELDS = ("To", "Cc", "Bcc")
@@ -84,6 +84,7 @@ def parse(
         if text is None:
             text = "\n".join(("> " + t if q else t) for t, q in reduced)
     lines = _body_lines(text or "")
+    footer = footer_start([ln.text for ln in lines])
     for line in lines:
         for m in URL_RE.finditer(line.text):
             url = m.group(0).rstrip(".,;:!?")
@@ -122,6 +123,7 @@ def parse(
         amounts=amounts,
         size=size,
         defects=defects,
+        footer_line=footer + 1 if footer is not None else None,
     )
 
 

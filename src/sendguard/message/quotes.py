@@ -82,3 +82,21 @@ def _next_nonblank_is_prefixed(lines: list[str], start: int) -> bool:
         if ln.strip():
             return bool(QUOTE_PREFIX.match(ln))
     return False
+
+
+SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
+LIST_FOOTER_RULE = re.compile(r"^\s*_{20,}\s*$")
+LIST_FOOTER_TEXT = re.compile(
+    r"mailing list|^\s*to unsubscribe|list-?(?:info|unsubscribe)|https?://\S*/(?:mailman|listinfo)/",
+    re.IGNORECASE,
+)
+
+
+def footer_start(lines: list[str]) -> int | None:
+    """Index of the first line of the signature ("-- " delimiter) or of a mailing-list footer, if any."""
+    for i, line in enumerate(lines):
+        if SIGNATURE_DELIMITER.match(line):
+            return i
+        if LIST_FOOTER_RULE.match(line) and any(LIST_FOOTER_TEXT.search(ln) for ln in lines[i + 1 : i + 4]):
+            return i
+    return None

@@ -9,6 +9,7 @@ from sendguard.rules.base import Rule
 from sendguard.rules.cross_account_recipients import CrossAccountRecipients
 from sendguard.rules.foreign_account_content import ForeignAccountContent
 from sendguard.rules.greeting_mismatch import GreetingMismatch
+from sendguard.rules.hostile_tone import HostileTone
 from sendguard.rules.missing_attachment import MissingAttachment
 from sendguard.rules.test_marker import TestMarker
 from sendguard.rules.unresolved_placeholder import UnresolvedPlaceholder
@@ -20,6 +21,7 @@ RULES: list[type[Rule]] = [
     UnresolvedPlaceholder,
     MissingAttachment,
     BalanceMismatch,
+    HostileTone,
     GreetingMismatch,
     ApologyQuality,
 ]

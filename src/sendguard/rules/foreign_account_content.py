@@ -4,7 +4,8 @@ Why it matters: replies and forwards drag history along. A thread forwarded to A
 quotes Northwind's complaint, or a template reused with the previous customer's name, tells one
 customer about another. The check looks at new *and* quoted or forwarded text, and fires only
 when the message goes to a customer account (not for internal-only mail). It names the account
-that would leak and the line where it appears.
+that would leak and the line where it appears. The sender's own account, the signature (below
+"-- ") and a mailing-list footer do not count.
 
 Bad (to peter.jones@acme.com):
     Hi Peter, as with Northwind Telecom last week, the fix ships on Friday.
@@ -51,14 +52,16 @@ class ForeignAccountContent(Rule):
         }
         if not recipient_accounts:
             return
+        # Naming yourself is not a leak: a partner or reseller sending through us signs with its own name.
+        own = {msg.sender.account_id} if msg.sender is not None and msg.sender.account_id else set()
         accounts = self.org.directory.accounts
         audience = " and ".join(sorted(accounts[a].name for a in recipient_accounts))
         reported: set[tuple[str, str]] = set()
-        places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in msg.lines]
+        places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in msg.content_lines]
         for field, line, text in places:
             for mention in self.index.find(text):
                 leaked = mention.account_id
-                if leaked in recipient_accounts or leaked in self.ignored:
+                if leaked in recipient_accounts or leaked in self.ignored or leaked in own:
                     continue
                 key = (leaked, mention.text.lower())
                 if key in reported:

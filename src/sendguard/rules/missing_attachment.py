@@ -43,7 +43,6 @@ NEGATIONS = re.compile(
 )
 SUBJECT_CLAIM = re.compile(r"\b(?:attached|attachment|enclosed)\b", re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
 
 
 class MissingAttachment(Rule):
@@ -60,9 +59,9 @@ class MissingAttachment(Rule):
                 subject_claim.group(0),
             )
             return
-        for line in msg.new_lines:
-            if SIGNATURE_DELIMITER.match(line.text):
-                break  # below the signature delimiter: boilerplate, not a claim
+        for line in msg.content_lines:  # below the signature or list footer is boilerplate, not a claim
+            if line.quoted:
+                continue
             for sentence in SENTENCE.finditer(line.text):
                 text = sentence.group(0)
                 claim = CLAIMS.search(text)
