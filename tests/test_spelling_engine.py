@@ -1,0 +1,176 @@
+"""The spelling engine on email text: what it flags, what it leaves alone, and what it suggests."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sendguard.spelling import Misspelling, SpellChecker, find_dictionary
+
+
+@pytest.fixture(scope="module")
+def checker() -> SpellChecker:
+    return SpellChecker(["Acme Corp", "Northwind Telecom", "RevCalc", "onboarding", "Okafor", "nwtel"])
+
+
+def flagged(checker: SpellChecker, text: str) -> list[str]:
+    return [m.word for m in checker.check(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "typo", "best"),
+    [
+        ("We have recieved your report.", "recieved", "received"),
+        ("Our enginers are looking into it.", "enginers", "engineers"),
+        ("It will definately be fixed.", "definately", "definitely"),
+        ("I will call you tommorow morning.", "tommorow", "tomorrow"),
+        ("We can accomodate that change.", "accomodate", "accommodate"),
+        ("Please send teh logs.", "teh", "the"),
+        ("We dont charge for that.", "dont", "don't"),
+        ("The invoice is seperate from the contract.", "seperate", "separate"),
+        ("Becasue of the outage, we credited your account.", "Becasue", "Because"),
+    ],
+)
+def test_flags_typos_with_the_right_first_suggestion(
+    checker: SpellChecker, text: str, typo: str, best: str
+) -> None:
+    found = checker.check(text)
+    assert [m.word for m in found] == [typo]
+    assert found[0].kind == "spelling"
+    assert found[0].suggestions[0] == best
+
+
+def test_spans_index_the_original_text(checker: SpellChecker) -> None:
+    text = "Hi Peter,\n\nWe’ve recieved it and we’ll acknowlege it today."
+    found = checker.check(text)
+    assert [text[m.start : m.end] for m in found] == ["recieved", "acknowlege"]
+    assert all(m.word == text[m.start : m.end] for m in found)
+
+
+def test_suggestions_are_ranked_unique_and_capped(checker: SpellChecker) -> None:
+    suggestions = checker.suggest("recieve")
+    assert suggestions[0] == "receive"
+    assert len(suggestions) == len(set(suggestions)) <= checker.max_suggestions
+    assert "recieve" not in suggestions
+    assert checker.suggest("recieve") is suggestions  # cached: Hunspell's suggest is slow
+
+
+def test_suggestions_keep_sentence_case(checker: SpellChecker) -> None:
+    assert checker.suggest("Recieve")[0] == "Receive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The colour of the organisation's logo was cancelled; we sent a cheque.",  # British
+        "The color of the organization's logo was canceled; we sent a check.",  # American
+        "See https://status.acme.com/incidents/INC-4821?ref=mail and www.revcalc.io/help.",
+        "Write to billing@revcalc.io or support@nwtel.co.uk about it.",
+        "The file invoice_2026-11.pdf is on acme-corp.co.uk, see report.xlsx too.",
+        "Ticket INC-4821, order PO#12345, release v2.3 and build 7f3a9c2 are linked.",
+        "You paid $1,240.50 and €400 on the 21st; 3x faster, 4G, Q3 and 2FA.",
+        "The SLA and GDPR terms cover SSO, MFA and the API.",
+        "RevCalc runs on your iPhone, in PowerPoint and in JavaScript.",
+        "Anna Berg and Julia Meyer met Tom Okafor and Jawad Qureshi on Monday.",
+        "Hi Jawad,\n\nThanks for the call.\n\nBest,\nSiobhan",
+        "Thanks,\nKevin Presto",
+        "Acme and acme corp and ACME and Northwind's team use the onboarding runbook at nwtel.",
+        "Our follow-up and re-send steps are well-known and self-service.",
+        "We don't know; they're sure it's the customer's and the customers' fault.",
+        "We don’t know; they’re sure it’s the customer’s.",
+        "Run:\n    for (i = 0; i < n; i++) { printf(x); }\n    $ grep -rn foo /etc",
+        "FYI, pls send the PDFs asap; btw the mtg is TBD.",
+    ],
+)
+def test_leaves_alone_what_is_not_a_typo(checker: SpellChecker, text: str) -> None:
+    assert flagged(checker, text) == []
+
+
+def test_capitalised_unknown_words_mid_sentence_are_names(checker: SpellChecker) -> None:
+    assert flagged(checker, "I spoke with Ngozi and Siobhan about it.") == []
+    # ... and the same name at the start of a sentence is still a name.
+    assert flagged(checker, "Ngozi agreed. I spoke with Ngozi again.") == []
+
+
+def test_unknown_words_that_are_not_near_a_word_are_left_alone(checker: SpellChecker) -> None:
+    # Trade jargon and product names are not typos for anything; add them to the vocabulary if you like.
+    assert flagged(checker, "The topock and physindex positions moved.") == []
+
+
+def test_vocabulary_is_case_insensitive_and_per_component() -> None:
+    words = "Zorbulon and zorbulon's team at ZORBULON met the Quixly folks"
+    plain = SpellChecker()
+    assert plain.is_known("Zorbulon") is False
+    own = SpellChecker(["Zorbulon Quixly Ltd"])
+    assert own.check(words) == []
+    assert own.is_known("zorbulon") and own.is_known("Quixly") and own.is_known("zorbulon's")
+
+
+def test_the_same_unknown_word_twice_is_deliberate(checker: SpellChecker) -> None:
+    assert flagged(checker, "The socal desk and the socal book.") == []
+    assert flagged(checker, "The socal desk.") == ["socal"]
+
+
+def test_a_line_mostly_in_another_language_is_left_alone(checker: SpellChecker) -> None:
+    assert flagged(checker, "Merci pour votre réponse rapide, nous avons reçu la facture.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "fix"),
+    [
+        ("Sorry about yesterdays outage.", "yesterdays", "yesterday's"),
+        ("Todays call is moved.", "Todays", "Today's"),
+        ("Please pay last weeks invoice.", "last weeks", "last week's"),
+        ("This months report is attached.", "This months", "This month's"),
+        ("After tonights maintenance window.", "tonights", "tonight's"),
+    ],
+)
+def test_missing_possessive_apostrophe(checker: SpellChecker, text: str, word: str, fix: str) -> None:
+    found = checker.check(text)
+    assert found == [Misspelling(text.index(word), text.index(word) + len(word), word, (fix,), "possessive")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry about yesterday's outage.",
+        "Sorry about yesterday.",
+        "It happened yesterday, before the call.",
+        "The last weeks of the year are busy.",
+        "Over the last weeks we have fixed it.",
+        "In the coming months, we will migrate.",
+        "Last weeks were hard for everyone.",
+        "It took three years.",
+    ],
+)
+def test_possessive_near_misses(checker: SpellChecker, text: str) -> None:
+    assert checker.check(text) == []
+
+
+def test_a_typical_clean_email_checks_in_well_under_five_ms(checker: SpellChecker) -> None:
+    paragraph = (
+        "Thanks for your note about the invoice. We reviewed the account yesterday and found that the "
+        "credit from last month was applied twice. I have asked our billing team to reverse the duplicate "
+        "entry, and you should see the corrected balance on your next statement. If anything still looks "
+        "wrong, reply to this email and I will call you to go through it line by line.\n\n"
+    )
+    body = "Hi Peter,\n\n" + paragraph * 3 + "Best regards,\nSam Carter\n"
+    assert 190 <= len(body.split()) <= 210
+    assert checker.check(body) == []
+    best = min(_timed(checker, body) for _ in range(5))
+    assert best < 0.005, f"{best * 1000:.1f} ms"
+
+
+def _timed(checker: SpellChecker, text: str) -> float:
+    start = time.perf_counter()
+    checker.check(text)
+    return time.perf_counter() - start
+
+
+def test_missing_dictionary_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="no Hunspell dictionary en_ZZ"):
+        find_dictionary("en_ZZ", [tmp_path])
+    with pytest.raises(OSError, match="en_US"):
+        SpellChecker(dictionary_dirs=[tmp_path])
