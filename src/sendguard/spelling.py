@@ -95,7 +95,7 @@ _LONG_WORD = 7  # from this length two slips are still a typo (accomodation)
 # likely reading (counts in the frequency list; 50 is its floor): teh -> the, but gd -/-> go.
 _MIN_COUNT = {1: 1_000_000, 2: 1_000_000, 3: 1_000_000, 4: 10_000, 5: 1_000, 6: 51, 7: 51}
 _COMMON_PART = 5_000  # both halves of "overthe" / "heatsink" must be everyday words
-_COMMON_NAME_LIKE = 100_000  # Becasue -> Because, but not Belew -> Below
+_COMMON_NAME_LIKE = 100_000  # Thnks -> Thanks, but not Belew -> Below
 
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _CHUNK = re.compile(r"\S+")
@@ -307,8 +307,12 @@ class SpellChecker:
         min_count = _MIN_COUNT.get(len(lower), 0)
         for key in candidates:
             freq = self._frequencies.get(key, 0)
-            if capitalised and freq < _COMMON_NAME_LIKE and self._is_common_noun(key):
-                continue  # a capitalised near-miss of a rare word is a name (Belew, Lavo), not a slip
+            # A capitalised word one letter from a lower-case word is often a name (Belew, Lavo,
+            # Carleson): short ones count only as slips for very common words, longer ones only
+            # for single typing slips (Invoce, Recieved).
+            name_like = capitalised and self._is_common_noun(key)
+            if name_like and len(lower) <= 5 and freq < _COMMON_NAME_LIKE:
+                continue
             slip = _slip(lower, key)
             if slip == "apostrophe":
                 return True  # dont, thats, doesnt
@@ -319,7 +323,7 @@ class SpellChecker:
                     return True  # teh, fo, wil; other short unknowns are abbreviations (gd, mw, sj)
             elif slip in _TYPING_SLIPS:
                 return True
-            elif not compound and len(lower) >= _LONG_WORD and _edit_distance(lower, key) <= 2:
+            elif not (compound or name_like) and len(lower) >= _LONG_WORD and _edit_distance(lower, key) <= 2:
                 return True  # long words may carry two slips: tommorow, succesfull
         return False
 
