@@ -261,11 +261,11 @@ def create_app(guard: Guard, store: Store, settings: ConsoleSettings) -> FastAPI
             store.replace_recipients(
                 message_id, _addresses(to), cc=_addresses(cc), actor=str(session.user), guard=guard
             )
+        except MessageNotFound:
+            raise
         except WrongState as exc:
             return _message_page(session, store.get(message_id), status=409, error=exc.reason, to=to, cc=cc)
-        except QueueError as exc:
-            if isinstance(exc, MessageNotFound):
-                raise
+        except QueueError as exc:  # a typo in an address: show the form again with what was typed
             return _message_page(session, store.get(message_id), status=400, error=exc.reason, to=to, cc=cc)
         return RedirectResponse(f"/messages/{message_id}?done=rechecked", status_code=303)
 
