@@ -6,14 +6,21 @@ and similar tools go from one domain to its variants; a mail guard needs the rev
 ("is this unknown domain close to any of our 100,000 known ones?") answered in well under a
 millisecond, so `LookalikeIndex` is an index, never a scan:
 
-* every domain is split into its registrable label and public suffix (`acme` + `co.uk`);
-* the label is folded to a *key*: Unicode confusables and accents to ASCII (Cyrillic `а` -> `a`,
-  `ɫ` -> `l`), visual ASCII tricks to one form (`rn` -> `m`, `vv` -> `w`, `cl` -> `d`,
-  `0` -> `o`, `1`/`i` -> `l`), hyphens and dots dropped. Homoglyph, punycode, hyphen and dot
-  tricks and TLD swaps then share the known domain's key exactly: one dict look-up;
-* one edit (insert, delete, substitute, swap) is found through a symmetric-delete index (the
-  keys with one character deleted, as in SymSpell): a query's own one-deletions meet the known
-  domain's, so candidates come from a handful of look-ups and are verified exactly;
+* every domain is split into its registrable label and public suffix (`acme` + `co.uk`), and
+  the label is *folded*: Unicode confusables and accents to the ASCII they look like (Cyrillic
+  `а` -> `a`, `ɫ` -> `l`), hyphens and dots dropped;
+* the *strict key* also folds unmistakable ASCII tricks (`rn` -> `m`, `vv` -> `w`, `cl` -> `d`,
+  `0` -> `o`, `1` -> `l`). Homoglyph, punycode, hyphen, dot and TLD-swap tricks give the known
+  domain's strict key exactly: one dict look-up, at any label length;
+* the *edit key* maps letters that are easy to mistake for one another (`c`/`e`, `m`/`n`, `i`/`l`,
+  `u`/`v`, ...) to one representative without changing the length, so one typo stays one edit.
+  One edit is found through a symmetric-delete index (the keys with one character deleted, as in
+  SymSpell): the query's own one-deletions meet the known domain's, so candidates come from a
+  handful of look-ups and are verified exactly;
+* an edit must also be a plausible slip, as dnstwist models them: any omission or swap, but a
+  substitution only by a neighbouring key or another vowel, and an insertion only next to a
+  neighbouring key, a repeat, a final letter or an `s`. Arbitrary one-letter differences are how
+  unrelated company names differ (`baesystems` / `baysystems`);
 * British/American spellings, added words (`acme-login`), plural `es` and glued suffixes
   (`acmecom.com`) are a few more exact look-ups of rewritten keys.
 
@@ -25,7 +32,10 @@ and `ibn` are not reported, while `1bm` (homoglyph) and `ibm.net` (TLD swap) sti
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -42,32 +52,14 @@ def _wordset(text: str) -> frozenset[str]:
 # Second-level labels that, under a two-letter country code, form the public suffix
 # (`acme.co.uk`, `acme.com.au`, `acme.ne.jp`). A compact stand-in for the Public Suffix List that
 # covers how companies actually register under country codes.
-SECOND_LEVEL = frozenset(
-    {
-        "ac",
-        "biz",
-        "co",
-        "com",
-        "edu",
-        "firm",
-        "gen",
-        "go",
-        "gob",
-        "gov",
-        "info",
-        "ltd",
-        "me",
-        "mil",
-        "ne",
-        "net",
-    }
-    | {"nom", "or", "org", "plc", "sch"}
-)
+SECOND_LEVEL = _wordset("ac biz co com edu firm gen go gob gov info ltd me mil ne net nom or org plc sch")
+# Suffixes only governments, armed forces and schools can register: nobody can have registered a
+# domain there to imitate a customer, so it is never reported as a lookalike.
+RESTRICTED = _wordset("gov edu mil int ac gob go sch")
 
 # Big mail and internet providers. Their domains are real, famous and owned by the provider, so a
 # recipient there is never "imitating" a customer (hotmail.co.uk is not a lookalike of
-# hotmail.com, gmail.com not of a customer at gmai1.com); typos *of* them are still found when a
-# directory lists them.
+# hotmail.com, nor ymail.com of gmail.com). Typos *of* them are found when a directory lists them.
 PROVIDERS = _wordset(
     """
     gmail.com googlemail.com google.com outlook.com hotmail.com live.com msn.com passport.com
@@ -90,50 +82,96 @@ PROVIDERS = _wordset(
 # Words phishing and typo domains add to a real name (`acme-login.com`, `myacme.com`).
 ADDED_WORDS = _wordset(
     """
-    access account accounts admin app auth bill billing client clients cloud connect contact corp
-    customer customers desk doc docs drive email files global group help helpdesk hr id inbox inc
-    info intl invoice invoices it llc login logon ltd mail member members my net office official
-    online pay payment payments portal remit secure security service services share signin sign
-    signon sso staff support team update updates verify verification web webmail www
+    access account accounts admin alert app auth bill billing claim client clients cloud confirm
+    connect contact corp customer customers desk doc docs download drive email files global group
+    help helpdesk hr id inbox inc info intl invoice invoices it llc login logon ltd mail member
+    members my net notice office official online password pay payment payments portal recovery
+    register remit reset safe secure security service services share sign signin signon signup sso
+    ssl staff support team update updates user users verify verification web webmail www
     """
 )
-# Suffixes glued onto a label when the dot is dropped (`acmecom.com`, `acmeco.uk`).
-GLUED_SUFFIXES = ("com", "net", "org", "co", "couk", "io")
 
-# Visual ASCII tricks folded into the key. Single characters first, so `c1` -> `cl` -> `d`.
-_SKELETON_SINGLE = str.maketrans("01i", "oll")
-_SKELETON_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
-_VISUAL_PAIRS = {("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("1", "i")}
+# Unmistakable visual tricks, folded into the strict key. Single characters first (`c1` -> `cl` -> `d`).
+_STRICT_SINGLE = str.maketrans("01", "ol")
+_STRICT_PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+# Letters easily mistaken for one another, one representative each, folded into the edit key.
+_EDIT_CLASSES = str.maketrans("0o1ilecqgnmrdbvu9683", "oolllccggnnnddvv6688")
+# The unmistakable part of those classes (digits for letters), for names too short for the rest.
+_STRONG_CLASSES = str.maketrans("01", "ol")
+# Multi-letter tricks as they appear in edit keys (`rn` -> `nn`, `lb` -> `ld`), read as one letter.
+_LOOSE_PAIRS = (("nn", "n"), ("vv", "w"), ("cl", "d"), ("ld", "d"), ("dl", "d"), ("lh", "h"), ("lc", "k"))
+_VISUAL_PAIRS = {*_STRICT_PAIRS, ("nn", "m"), ("lb", "b"), ("dl", "d"), ("lh", "h"), ("lc", "k")}
+
+# Keyboard neighbours on QWERTY, QWERTZ and AZERTY (rows staggered half a key to the right).
+_KEYBOARDS = (
+    ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"),
+    ("1234567890", "qwertzuiop", "asdfghjkl", "yxcvbnm"),
+    ("1234567890", "azertyuiop", "qsdfghjklm", "wxcvbn"),
+)
+VOWELS = frozenset("aeiou")
+
+
+def _neighbour_keys() -> dict[str, frozenset[str]]:
+    near: dict[str, set[str]] = {}
+    for rows in _KEYBOARDS:
+        for r, row in enumerate(rows):
+            for j, key in enumerate(row):
+                around = {row[j - 1] if j else "", row[j + 1 : j + 2]}
+                if r:
+                    around |= {rows[r - 1][j : j + 1], rows[r - 1][j + 1 : j + 2]}
+                if r + 1 < len(rows):
+                    around |= {rows[r + 1][j - 1 : j] if j else "", rows[r + 1][j : j + 1]}
+                near.setdefault(key, set()).update(around - {""})
+    return {k: frozenset(v) for k, v in near.items()}
+
+
+NEIGHBOUR_KEYS = _neighbour_keys()
 
 # Non-Latin letters that look like Latin ones but that Unicode's confusables table does not map
 # to ASCII (it maps Cyrillic `м` to a turned w, `ь` to a tone-six letter).
-_EXTRA_GLYPHS = {"ь": "b", "м": "m", "п": "n", "г": "r", "ŋ": "n", "ꞑ": "n", "ə": "e", "ʍ": "m"}
+_EXTRA_GLYPHS = {
+    "ь": "b",
+    "м": "m",
+    "п": "n",
+    "г": "r",
+    "ŋ": "n",
+    "ꞑ": "n",
+    "ə": "e",
+    "ʍ": "m",
+    "ƿ": "p",
+    "þ": "p",
+}
 _LATIN_LETTER_NAME = re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |DOTLESS )?([A-Z])\b")
 
 # British -> American spelling rewrites, applied to both sides so either spelling meets the other.
 _SPELLING_RULES = tuple(
-    (re.compile(pattern), repl)
-    for pattern, repl in (
-        (r"is(e|ed|es|er|ers|ing|ation|ations)", r"iz\1"),
-        (r"yse", "yze"),
-        (r"our", "or"),
-        (r"([tb])re(?![aeiouy])", r"\1er"),
-        (r"(def|lic|off|pret)ence", r"\1ense"),
-        (r"ogue", "og"),
-        (r"programme", "program"),
-        (r"cheque", "check"),
-        (r"grey", "gray"),
-        (r"tyre", "tire"),
-        (r"aluminium", "aluminum"),
-        (r"jewellery", "jewelry"),
-        (r"mould", "mold"),
-        (r"(pa|ha)e", r"\1"),
-        (r"oest", "est"),
-        (r"ell(ed|ing|er|ers|or|ors)", r"el\1"),
+    (trigger, re.compile(pattern), repl)
+    for trigger, pattern, repl in (
+        ("is", r"is(e|ed|es|er|ers|ing|ation|ations)", r"iz\1"),
+        ("yse", r"yse", "yze"),
+        ("our", r"our", "or"),
+        ("re", r"([tb])re(?![aeiouy])", r"\1er"),
+        ("ence", r"(def|lic|off|pret)ence", r"\1ense"),
+        ("ogue", r"ogue", "og"),
+        ("programme", r"programme", "program"),
+        ("cheque", r"cheque", "check"),
+        ("grey", r"grey", "gray"),
+        ("tyre", r"tyre", "tire"),
+        ("aluminium", r"aluminium", "aluminum"),
+        ("jewellery", r"jewellery", "jewelry"),
+        ("mould", r"mould", "mold"),
+        ("ae", r"(pa|ha)e", r"\1"),
+        ("oest", r"oest", "est"),
+        ("ell", r"ell(ed|ing|er|ers|or|ors)", r"el\1"),
     )
-)
+)  # (a literal every match contains, so most rules are skipped with a cheap `in`)
 
-# Cost of each way of matching, lower is closer. Matches at the best cost win; the rest are dropped.
+# Packing of the one-deletion index: hash bits above id bits in one unsigned 64-bit entry.
+_ID_BITS = 24
+_ID_MASK = (1 << _ID_BITS) - 1
+_HASH_MASK = (1 << (64 - _ID_BITS)) - 1
+
+# Cost of each way of matching, lower is closer. Only the matches at the best cost are reported.
 _SAME_KEY, _OTHER_SUFFIX, _ONE_EDIT, _ADDED = 1, 2, 3, 4
 
 
@@ -148,12 +186,13 @@ class LookalikeMatch:
     explanation: str  # a sentence for a person: what differs, and how
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Known:
     domain: str
     owner: str
     label: str  # registrable label as written, e.g. "northwind-telecom"
     suffix: str  # public suffix, e.g. "co.uk"
+    flat: str  # label folded, hyphens dropped: "northwindtelecom"
 
 
 def split_domain(domain: str) -> tuple[tuple[str, ...], str, str]:
@@ -214,27 +253,38 @@ def _looks_like_ascii(text: str, hops: int) -> str | None:
 
 
 def fold(text: str) -> str:
-    """Text as the ASCII it looks like: accents dropped, confusable letters replaced."""
-    return text if text.isascii() else "".join(map(_fold_char, text))
+    """Text as the ASCII it looks like: lower case, accents dropped, confusable letters replaced."""
+    return text.lower() if text.isascii() else "".join(map(_fold_char, text))
 
 
-def skeleton(flat: str) -> str:
-    """Fold visual ASCII tricks (`rn`/`m`, `0`/`o`, `1`/`l`, ...) so both forms give one key."""
-    out = flat.translate(_SKELETON_SINGLE)
-    for pair, single in _SKELETON_PAIRS:
+def flatten(text: str) -> str:
+    """A label (or labels) folded, with hyphens and dots dropped: `Acme-Corp` -> `acmecorp`."""
+    return fold(text).replace("-", "").replace(".", "")
+
+
+def strict_key(flat: str) -> str:
+    """Fold unmistakable visual tricks (`rn`/`m`, `0`/`o`, `1`/`l`, ...) so both forms give one key."""
+    out = flat.translate(_STRICT_SINGLE)
+    for pair, single in _STRICT_PAIRS:
         out = out.replace(pair, single)
     return out
 
 
-def label_key(text: str) -> str:
-    """The look-up key of a label (or of several labels joined): folded, hyphens and dots dropped."""
-    return skeleton(fold(text).replace("-", "").replace(".", ""))
+def edit_key(flat: str) -> str:
+    """Letters easy to mistake for one another made equal, keeping the length (one typo, one edit)."""
+    return flat.translate(_EDIT_CLASSES)
+
+
+def strong_key(flat: str) -> str:
+    """Like `edit_key`, but only for digits standing in for letters (`0`/`o`, `1`/`l`)."""
+    return flat.translate(_STRONG_CLASSES)
 
 
 def respell(flat: str) -> str:
     """British spellings rewritten the American way (`colourcentre` -> `colorcenter`)."""
-    for pattern, repl in _SPELLING_RULES:
-        flat = pattern.sub(repl, flat)
+    for trigger, pattern, repl in _SPELLING_RULES:
+        if trigger in flat:
+            flat = pattern.sub(repl, flat)
     return flat
 
 
@@ -242,21 +292,114 @@ def _deletes(key: str) -> set[str]:
     return {key[:i] + key[i + 1 :] for i in range(len(key))}
 
 
-def _within_one_edit(a: str, b: str) -> bool:
-    """Optimal-string-alignment distance of at most one (insert, delete, substitute or swap)."""
+def _edit(a: str, b: str) -> tuple[str, int] | None:
+    """The single edit turning `b` into `a` ("same", "sub", "swap", "ins", "del") and where, or None."""
     if a == b:
-        return True
+        return "same", -1
     la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
     i = 0
-    while i < min(la, lb) and a[i] == b[i]:
+    while i < la and i < lb and a[i] == b[i]:
         i += 1
     if la == lb:
         if a[i + 1 :] == b[i + 1 :]:
-            return True
-        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
-    return a[i + 1 :] == b[i:] if la > lb else a[i:] == b[i + 1 :]
+            return "sub", i
+        if i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]:
+            return "swap", i
+        return None
+    if la == lb + 1 and a[i + 1 :] == b[i:]:
+        return "ins", i  # `a` has an extra a[i]
+    if lb == la + 1 and a[i:] == b[i + 1 :]:
+        return "del", i  # `a` lacks b[i]
+    return None
+
+
+def _glyph_variants(key: str, pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """`key`, and `key` with multi-letter tricks read as the letter they imitate (`rn` -> `m`).
+
+    All forms are indexed and compared: reading `rn` as `m` inside a typo'd name would turn one
+    slip into two edits (`lawrnce` is not `lawmce`), and not reading it would miss `tiger-rnedia`.
+    Each kind of trick is read alone and all together, since a name may hold a real `rn` and a
+    fake one.
+    """
+    present = [(pair, single) for pair, single in pairs if pair in key]
+    if not present:
+        return (key,)
+    variants = [key] + [key.replace(pair, single) for pair, single in present]
+    if len(present) > 1:
+        folded = key
+        for pair, single in present:
+            folded = folded.replace(pair, single)
+        variants.append(folded)
+    return tuple(dict.fromkeys(variants))
+
+
+def _plausible_slip(op: str, at: int, typed: str, meant: str, typed_key: str, word_ends: set[int]) -> bool:
+    """Whether one edit from `meant` to `typed` is a slip people (and typosquatters) make.
+
+    `typed_key` is the key the edit was found on; an extra letter inside a run of look-alike
+    letters could be any of them, so each is tried.
+    """
+    if op == "sub":
+        x, y = typed[at], meant[at]
+        return y in NEIGHBOUR_KEYS.get(x, ()) or (x in VOWELS and y in VOWELS) or edit_key(x) == edit_key(y)
+    if op == "ins":
+        start = at
+        while start and typed_key[start - 1] == typed_key[at]:
+            start -= 1
+        return any(_plausible_insertion(j, typed, word_ends) for j in range(start, at + 1))
+    return True  # omissions and swaps of any letter
+
+
+def _plausible_insertion(at: int, typed: str, word_ends: set[int]) -> bool:
+    x = typed[at]
+    around = typed[at - 1 : at] + typed[at + 1 : at + 2]
+    return (
+        x == "s"
+        or x in around
+        or at == len(typed) - 1
+        or at in word_ends
+        or any(x in NEIGHBOUR_KEYS.get(c, ()) for c in around)
+    )
+
+
+def _word_ends(label: str) -> set[int]:
+    """Positions in the flattened label that end a hyphen-separated part (`north-wind`: {4})."""
+    ends, n = set(), 0
+    for part in label.split("-")[:-1]:
+        n += len(fold(part))
+        ends.add(n - 1)
+    return ends
+
+
+class _HashedMultiMap:
+    """Many str keys -> known-domain ids, in one sorted array of 8 bytes per entry.
+
+    Holds the one-deletion neighbourhoods (about 16 keys per known domain): as a dict of strings
+    they would take ~150 bytes an entry, 250 MB at 100,000 domains. Each entry packs 40 bits of
+    the key's hash above a 24-bit id; a look-up is a binary search. A hash collision can only add
+    a candidate, and every candidate is verified, so it never changes a result.
+    """
+
+    def __init__(self) -> None:
+        self._entries = array("Q")
+
+    def add(self, keys: Iterable[str], ident: int) -> None:
+        self._entries.extend([(hash(key) & _HASH_MASK) << _ID_BITS | ident for key in keys])
+
+    def freeze(self) -> None:
+        """Sort the entries; call once, after the last `add`, before any `get`."""
+        self._entries = array("Q", sorted(self._entries))
+
+    def get(self, key: str) -> list[int]:
+        entries = self._entries
+        first = (hash(key) & _HASH_MASK) << _ID_BITS
+        last = first | _ID_MASK
+        i = bisect_left(entries, first)
+        found = []
+        while i < len(entries) and entries[i] <= last:
+            found.append(entries[i] & _ID_MASK)
+            i += 1
+        return found
 
 
 class _MultiMap:
@@ -292,19 +435,24 @@ class LookalikeIndex:
     `added-word` and `subdomain`.
     """
 
-    def __init__(self, known: Mapping[str, str], *, min_edit_length: int = 5) -> None:
+    def __init__(self, known: Mapping[str, str], *, min_edit_length: int = 5, loose_length: int = 8) -> None:
         self.min_edit_length = min_edit_length
+        self.loose_length = loose_length
         self._owner_of: dict[str, str] = {}
         self._registrable: set[str] = set()
         self._known: list[_Known] = []
-        self._keys: list[str] = []
-        self._by_key = _MultiMap()  # label key -> ids
-        self._by_delete = _MultiMap()  # label key minus one character -> ids
-        self._by_spelling = _MultiMap()  # respelled key, where it differs from the key -> ids
-        self._by_head = _MultiMap()  # key of a hyphenated label without its last part -> ids
-        self._by_tail = _MultiMap()  # key of a hyphenated label without its first part -> ids
+        self._suffix_parts: set[str] = set()  # "com", "couk", "co", "uk": suffixes as glued into labels
+        self._by_key = _MultiMap()  # strict key -> ids
+        self._by_spelling = _MultiMap()  # respelled strict key, where it differs -> ids
+        self._by_edit = _MultiMap()  # edit key (of each glyph variant) -> ids
+        self._by_delete = _HashedMultiMap()  # edit key minus one character -> ids, long labels only
+        self._by_head = _MultiMap()  # strict key of a hyphenated label without its last part -> ids
+        self._by_tail = _MultiMap()  # strict key of a hyphenated label without its first part -> ids
+        if len(known) > _ID_MASK:
+            raise ValueError(f"at most {_ID_MASK:,} known domains")
         for domain, owner in known.items():
             self._add(domain, owner)
+        self._by_delete.freeze()
 
     def __len__(self) -> int:
         return len(self._known)
@@ -314,24 +462,31 @@ class LookalikeIndex:
         if "." not in domain or domain in self._owner_of:
             return
         self._owner_of[domain] = owner
-        _, label, suffix = split_domain(domain)
-        self._registrable.add(f"{label}.{suffix}")
+        sub, label, suffix = split_domain(domain)
+        suffix = sys.intern(suffix)  # a handful of distinct suffixes, shared by 100,000 domains
+        self._registrable.add(f"{label}.{suffix}" if sub else domain)
+        self._suffix_parts.update((suffix.replace(".", ""), *suffix.split(".")))
         ident = len(self._known)
-        self._known.append(_Known(domain, owner, label, suffix))
-        flat = fold(label).replace("-", "")
-        key = skeleton(flat)
-        self._keys.append(key)
+        flat = flatten(label)
+        self._known.append(_Known(domain, owner, label, suffix, flat))
+        key = strict_key(flat)
         self._by_key.add(key, ident)
-        spelled = skeleton(respell(flat))
+        spelled = strict_key(respell(flat))
         if spelled != key:
             self._by_spelling.add(spelled, ident)
-        if len(key) >= self.min_edit_length:
-            for deleted in _deletes(key):
-                self._by_delete.add(deleted, ident)
+        for loose in _glyph_variants(edit_key(flat), _LOOSE_PAIRS):
+            self._by_edit.add(loose, ident)
+            if len(flat) >= self.min_edit_length:
+                self._by_delete.add(_deletes(loose), ident)
         parts = label.split("-")
         if len(parts) > 1:
-            self._by_head.add(label_key("-".join(parts[:-1])), ident)
-            self._by_tail.add(label_key("-".join(parts[1:])), ident)
+            self._by_head.add(strict_key(flatten("-".join(parts[:-1]))), ident)
+            self._by_tail.add(strict_key(flatten("-".join(parts[1:]))), ident)
+
+    def is_known(self, domain: str) -> bool:
+        """Whether `domain` is a known domain or a subdomain of one."""
+        parts = normalise_domain(domain)[0].split(".")
+        return any(".".join(parts[i:]) in self._owner_of for i in range(len(parts) - 1))
 
     def match(self, domain: str) -> LookalikeMatch | None:
         """The known domain `domain` imitates most closely, or None if it imitates none."""
@@ -339,41 +494,46 @@ class LookalikeIndex:
         return found[0] if found else None
 
     def matches(self, domain: str) -> list[LookalikeMatch]:
-        """Every known domain `domain` imitates equally closely (usually one), closest first.
+        """Every known domain `domain` imitates equally closely (usually one), the likeliest first.
 
         Empty when the domain is known, a subdomain of a known domain, shares a known domain's
-        registrable domain (`eu.acme.com` vs `us.acme.com`), is a big mail provider, or is not close.
+        registrable domain (`eu.acme.com` vs `us.acme.com`), is a big mail provider, sits under a
+        restricted suffix (.gov, .edu, .ac.uk, ...), or is simply not close to any known domain.
         """
         unicode_domain, was_punycode = normalise_domain(domain)
         if "." not in unicode_domain or self._is_related_to_known(unicode_domain):
             return []
         sub, label, suffix = split_domain(unicode_domain)
-        if f"{label}.{suffix}" in PROVIDERS:
+        if f"{label}.{suffix}" in PROVIDERS or suffix.split(".")[0] in RESTRICTED:
             return []
         found: dict[int, tuple[int, str]] = {}
 
-        def offer(ids: Iterable[int], cost: int, how: str, same_suffix_only: bool = False) -> None:
+        def offer(ids: Iterable[int], cost: int, how: str) -> None:
             for ident in ids:
-                other_suffix = self._known[ident].suffix != suffix
-                if other_suffix and same_suffix_only:
-                    continue
-                total = cost + (1 if other_suffix and cost == _SAME_KEY else 0)
+                known = self._known[ident]
+                total = cost
+                if known.suffix != suffix:
+                    if how in ("word", "part", "plural") or not self._suffix_may_differ(known, suffix):
+                        continue
+                    total += cost == _SAME_KEY
                 if ident not in found or total < found[ident][0]:
                     found[ident] = (total, how)
 
-        flat = fold(label).replace("-", "")
-        key = skeleton(flat)
+        flat = flatten(label)
+        key = strict_key(flat)
         offer(self._by_key.get(key), _SAME_KEY, "key")
-        spelled = skeleton(respell(flat))
+        if "1" in flat:  # `1` looks like `i` as much as `l`
+            offer(self._by_key.get(strict_key(flat.replace("1", "i"))), _SAME_KEY, "key")
+        spelled = strict_key(respell(flat))
         for probe in {key, spelled}:
             offer(self._by_spelling.get(probe), _SAME_KEY, "spelling")
         if spelled != key:
             offer(self._by_key.get(spelled), _SAME_KEY, "spelling")
         if sub:
-            offer(self._by_key.get(label_key(".".join((*sub, label)))), _SAME_KEY, "key")
-        if len(key) >= self.min_edit_length:
-            offer(self._one_edit(key), _ONE_EDIT, "edit", same_suffix_only=True)
-        for ident, how in self._rewritten(label, flat, suffix):
+            offer(self._by_key.get(strict_key(flatten(".".join((*sub, label))))), _SAME_KEY, "joined")
+        for ident, op in self._near(label, flat, suffix):
+            offer((ident,), _SAME_KEY if op == "same" else _ONE_EDIT, "edit")
+        for ident, how in self._rewritten(label, flat):
             offer((ident,), _OTHER_SUFFIX if how == "glued" else _ADDED, how)
         for ident in self._in_subdomain(sub):
             offer((ident,), _ADDED, "subdomain")
@@ -386,31 +546,82 @@ class LookalikeIndex:
         )
         return [self._describe(domain, unicode_domain, was_punycode, i, found[i][1]) for i in winners]
 
+    def _suffix_may_differ(self, known: _Known, suffix: str) -> bool:
+        """Whether a name under another suffix can still imitate `known`.
+
+        A long name is distinctive under any suffix. The same two or four letters under another
+        suffix are usually another organisation (`ntk.com`, `ntk.net`), so short names only count
+        under a suffix one slip away: `.co`/`.com`/`.cm`, or `.uk` for `.co.uk`.
+        """
+        if len(known.flat) >= self.min_edit_length:
+            return True
+        ours, theirs = suffix.split("."), known.suffix.split(".")
+        return bool(
+            set(ours) & set(theirs)
+            or _edit(suffix.replace(".", ""), known.suffix.replace(".", "")) is not None
+        )
+
     def _is_related_to_known(self, domain: str) -> bool:
-        parts = domain.split(".")
-        if any(".".join(parts[i:]) in self._owner_of for i in range(len(parts) - 1)):
+        if self.is_known(domain):
             return True
         _, label, suffix = split_domain(domain)
         return f"{label}.{suffix}" in self._registrable
 
-    def _one_edit(self, key: str) -> Iterator[int]:
-        """Known domains whose key is exactly one edit from `key` (symmetric-delete look-ups)."""
-        seen: set[int] = set()
-        deleted = _deletes(key)
-        probes = [self._by_delete.get(key)]  # query lacks a character
-        for d in deleted:
-            probes.append(self._by_key.get(d))  # query has an extra character
-            probes.append(self._by_delete.get(d))  # substitution or swap
-        for ids in probes:
-            for ident in ids:
-                if ident in seen:
-                    continue
-                seen.add(ident)
-                other = self._keys[ident]
-                if other != key and len(other) >= self.min_edit_length and _within_one_edit(key, other):
-                    yield ident
+    def _near(self, label: str, flat: str, suffix: str) -> Iterator[tuple[int, str]]:
+        """Known labels (same suffix) that look the same or are one plausible slip away.
 
-    def _rewritten(self, label: str, flat: str, suffix: str) -> Iterator[tuple[int, str]]:
+        Symmetric-delete look-ups on the edit key: the key itself, the key with one character
+        deleted, and the known keys with one deleted. Short labels only match when they look the
+        same thanks to a digit or a non-ASCII letter (`1bm`, `іbm`), not an ASCII look-alike (`dgi`).
+        """
+        long = len(flat) >= self.min_edit_length
+        if not long and label.isascii() and not any(c.isdigit() for c in label):
+            return
+        candidates: set[int] = set()
+        for loose in _glyph_variants(edit_key(flat), _LOOSE_PAIRS):
+            probes = [self._by_edit.get(loose)]
+            if long:
+                probes.append(self._by_delete.get(loose))  # query lacks a character
+                for d in _deletes(loose):
+                    probes.append(self._by_edit.get(d))  # query has an extra character
+                    probes.append(self._by_delete.get(d))  # substitution or swap
+            for ids in probes:
+                candidates.update(ids)
+        word_ends = _word_ends(label)
+        unicode_label = not label.isascii()
+        for ident in candidates:
+            known = self._known[ident]
+            if known.suffix == suffix:
+                op = self._slip(flat, known.flat, word_ends, unicode_label)
+                if op is not None:
+                    yield ident, op
+
+    def _slip(self, typed: str, meant: str, word_ends: set[int], unicode_label: bool) -> str | None:
+        """How `typed` differs from the known label `meant`: "same" look, one plausible slip, or None.
+
+        Loosely similar letters (`c`/`e`, `m`/`n`/`r`, `g`/`q`, ...) and tricks built from them only
+        count in names of `loose_length` or more, or in names already written with non-ASCII
+        letters: in short ASCII names they join unrelated companies (`enron`, `enmo`).
+        """
+        shortest = min(len(typed), len(meant))
+        loose = shortest >= self.loose_length or unicode_label
+        key, pairs = (edit_key, _LOOSE_PAIRS) if loose else (strong_key, _STRICT_PAIRS)
+        typed_key, meant_key = key(typed), key(meant)
+        edit = _edit(typed_key, meant_key)
+        if edit is not None:
+            op, at = edit
+            if op == "same":
+                return op
+            if shortest >= self.min_edit_length and _plausible_slip(
+                op, at, typed, meant, typed_key, word_ends
+            ):
+                return op
+        # Multi-letter tricks, read on one side at a time: `cl` typed for `d`, or `m` for a real `rn`.
+        if meant_key in _glyph_variants(typed_key, pairs) or typed_key in _glyph_variants(meant_key, pairs):
+            return "same"
+        return None
+
+    def _rewritten(self, label: str, flat: str) -> Iterator[tuple[int, str]]:
         """Known labels reached by undoing an added word, a plural `es` or a glued-on suffix."""
         for word in ADDED_WORDS:
             for rest in (
@@ -418,19 +629,17 @@ class LookalikeIndex:
                 flat[: -len(word)] if flat.endswith(word) else "",
             ):
                 if len(rest) >= 4:
-                    yield from ((i, "word") for i in self._by_key.get(skeleton(rest)))
-        for glued in GLUED_SUFFIXES:
+                    yield from ((i, "word") for i in self._by_key.get(strict_key(rest)))
+        for glued in self._suffix_parts:
             if flat.endswith(glued) and len(flat) - len(glued) >= 3:
-                for ident in self._by_key.get(skeleton(flat[: -len(glued)])):
+                for ident in self._by_key.get(strict_key(flat[: -len(glued)])):
                     known_suffix = self._known[ident].suffix
-                    glued_right = (
-                        known_suffix.replace(".", "") == glued or known_suffix.split(".")[0] == glued
-                    )
-                    yield ident, "glued" if glued_right else "word"
+                    if glued in (known_suffix.replace(".", ""), *known_suffix.split(".")):
+                        yield ident, "glued"
         for i in range(1, len(flat) - 2):
             if flat[i - 1] in "sxz" and flat[i : i + 2] == "es":
                 yield from (
-                    (ident, "plural") for ident in self._by_key.get(skeleton(flat[:i] + flat[i + 2 :]))
+                    (ident, "plural") for ident in self._by_key.get(strict_key(flat[:i] + flat[i + 2 :]))
                 )
         parts = label.split("-")
         if len(parts) > 1:
@@ -438,10 +647,10 @@ class LookalikeIndex:
                 (parts[-1], parts[:-1], self._by_head),
                 (parts[0], parts[1:], self._by_tail),
             ):
-                rest_key = label_key("-".join(rest))
+                rest_key = strict_key(flatten("-".join(rest)))
                 if fold(part) in ADDED_WORDS and len(rest_key) >= 4:
                     ids = list(table.get(rest_key))
-                    if len({self._known[i].owner for i in ids}) == 1:
+                    if len({self._known[i].owner for i in ids}) == 1:  # else too common a part to tell
                         yield from ((i, "part") for i in ids)
 
     def _in_subdomain(self, sub: tuple[str, ...]) -> Iterator[int]:
@@ -450,17 +659,17 @@ class LookalikeIndex:
             for j in range(i + 1, len(sub)):
                 joined = ".".join(sub[i : j + 1])
                 if joined in self._owner_of:
-                    yield from self._by_key.get(label_key(split_domain(joined)[1]))
-            key = label_key(sub[i])
-            if len(key) >= self.min_edit_length:
-                yield from self._by_key.get(key)
+                    yield from self._by_key.get(strict_key(flatten(split_domain(joined)[1])))
+            flat = flatten(sub[i])
+            if len(flat) >= self.min_edit_length:
+                yield from self._by_key.get(strict_key(flat))
 
     def _describe(
         self, domain: str, unicode_domain: str, was_punycode: bool, ident: int, how: str
     ) -> LookalikeMatch:
         known = self._known[ident]
         sub, label, suffix = split_domain(unicode_domain)
-        name = ".".join((*sub, label))
+        name = ".".join((*sub, label)) if how == "joined" else label
         tld_note = f", and uses .{suffix} instead of .{known.suffix}" if suffix != known.suffix else ""
         shown = f"'{domain}'" + (f" (punycode for '{unicode_domain}')" if was_punycode else "")
         like = f"'{known.domain}'"
@@ -539,7 +748,11 @@ def _kind(ops: list[tuple[str, str, str, int]], how: str, was_punycode: bool, na
 
 
 def _looks_alike(new: str, old: str) -> bool:
-    return (new, old) in _VISUAL_PAIRS or (new != old and skeleton(fold(new)) == skeleton(fold(old)))
+    """Whether `new` written in place of `old` is a visual trick rather than a typo."""
+    if (new, old) in _VISUAL_PAIRS or (old, new) in _VISUAL_PAIRS:
+        return True
+    a, b = fold(new), fold(old)
+    return a != new and a == b or (len(a) == len(b) and a != b and edit_key(a) == edit_key(b))
 
 
 def _scripts(text: str) -> set[str]:
