@@ -513,7 +513,7 @@ class LookalikeIndex:
                 known = self._known[ident]
                 total = cost
                 if known.suffix != suffix:
-                    if how in ("word", "part", "plural") or not self._suffix_may_differ(known, suffix):
+                    if how in ("word", "part", "plural") or not self._suffix_may_differ(known, suffix, flat):
                         continue
                     total += cost == _SAME_KEY
                 if ident not in found or total < found[ident][0]:
@@ -546,14 +546,15 @@ class LookalikeIndex:
         )
         return [self._describe(domain, unicode_domain, was_punycode, i, found[i][1]) for i in winners]
 
-    def _suffix_may_differ(self, known: _Known, suffix: str) -> bool:
-        """Whether a name under another suffix can still imitate `known`.
+    def _suffix_may_differ(self, known: _Known, suffix: str, flat: str) -> bool:
+        """Whether a name (`flat`) under another suffix can still imitate `known`.
 
-        A long name is distinctive under any suffix. The same two or four letters under another
-        suffix are usually another organisation (`ntk.com`, `ntk.net`), so short names only count
-        under a suffix one slip away: `.co`/`.com`/`.cm`, or `.uk` for `.co.uk`.
+        A long name is distinctive under any suffix, and so is a look-alike trick. But the very
+        same two to four letters under another suffix are usually another organisation (`ntk.com`,
+        `ntk.net`), so those only count under a suffix one slip away: `.co`/`.com`/`.cm`, or `.uk`
+        for `.co.uk`.
         """
-        if len(known.flat) >= self.min_edit_length:
+        if len(known.flat) >= self.min_edit_length or flat != known.flat:
             return True
         ours, theirs = suffix.split("."), known.suffix.split(".")
         return bool(
@@ -636,7 +637,7 @@ class LookalikeIndex:
                     known_suffix = self._known[ident].suffix
                     if glued in (known_suffix.replace(".", ""), *known_suffix.split(".")):
                         yield ident, "glued"
-        for i in range(1, len(flat) - 2):
+        for i in range(1, len(flat) - 1):
             if flat[i - 1] in "sxz" and flat[i : i + 2] == "es":
                 yield from (
                     (ident, "plural") for ident in self._by_key.get(strict_key(flat[:i] + flat[i + 2 :]))
@@ -674,7 +675,8 @@ class LookalikeIndex:
         shown = f"'{domain}'" + (f" (punycode for '{unicode_domain}')" if was_punycode else "")
         like = f"'{known.domain}'"
         if how == "subdomain":
-            text = f"{shown} puts '{known.label}' in front of the unrelated domain '{label}.{suffix}' to look like {like}"
+            used = known.domain if known.domain in name else known.label
+            text = f"{shown} puts '{used}' in front of the unrelated domain '{label}.{suffix}' to look like {like}"
             return LookalikeMatch(domain, known.domain, known.owner, "subdomain", text)
         if how in ("word", "part", "glued"):
             extra = _extra_text(label, known.label)
@@ -733,8 +735,8 @@ def _kind(ops: list[tuple[str, str, str, int]], how: str, was_punycode: bool, na
         return "tld-swap"
     if any(op == "replace" and _looks_alike(new, old) for op, new, old, _ in ops):
         return "homoglyph"
-    if all(op in ("insert", "delete") and new + old in ("-", ".") for op, new, old, _ in ops):
-        return "dot-change" if any(new + old == "." for _, new, old, _ in ops) else "hyphenation"
+    if all(set(new + old) <= {"-", "."} for _, new, old, _ in ops):
+        return "dot-change" if any("." in new + old for _, new, old, _ in ops) else "hyphenation"
     if len(ops) == 1:
         op, new, old, at = ops[0]
         if op == "swap":
