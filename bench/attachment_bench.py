@@ -205,8 +205,26 @@ def run(quick: bool = False) -> dict[str, Any]:
         "errors": errors,
         "as_received": None if quick else as_received(guards["spamassassin"], detectors["spamassassin"]),
     }
+    result["targets"] = targets(scores)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def targets(scores: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The issue sets no number here, so the bar is the peers: at least the best keyword baseline's F1."""
+    sg = scores["sendguard missing-attachment"]["all"]
+    best = max(
+        (n for n in scores if not n.startswith("sendguard")), key=lambda n: scores[n]["all"]["f1"] or 0
+    )
+    bf1 = scores[best]["all"]["f1"] or 0
+    return [
+        {
+            "target": "precision and recall at least as good as the keyword reminders (F1 ≥ best baseline)",
+            "measured": f"sendguard P {_pct(sg['precision'])}, R {_pct(sg['recall'])}, F1 {_pct(sg['f1'])}; "
+            f"best baseline ({best}) F1 {_pct(bf1)}",
+            "met": (sg["f1"] or 0) >= bf1,
+        }
+    ]
 
 
 def as_received(guard: Guard, detectors: dict[str, Callable[[Message], bool]]) -> dict[str, Any]:

@@ -284,6 +284,15 @@ def run(quick: bool = False, messages: int | None = None) -> dict[str, Any]:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "timing": timing,
         "message_bytes_mean": statistics.fmean(len(m) for m in corpus),
+        "targets": [
+            {
+                "target": "report p50/p99 per rule, messages/s, peak memory at 100k contacts (no number set)",
+                "measured": f"end to end p50 {timing['end_to_end']['p50_ms']:.1f} ms, "
+                f"p99 {timing['end_to_end']['p99_ms']:.1f} ms; {timing['messages_per_second']:.0f} messages/s "
+                f"on one core; {len(guard.org.directory.contacts):,} contacts",
+                "met": None,
+            }
+        ],
     }
 
 
