@@ -324,13 +324,35 @@ def _glyph_variants(key: str, pairs: tuple[tuple[str, str], ...]) -> tuple[str, 
     present = [(pair, single) for pair, single in pairs if pair in key]
     if not present:
         return (key,)
-    variants = [key] + [key.replace(pair, single) for pair, single in present]
+    variants = [key] + [_read_as(key, ((pair, single),)) for pair, single in present]
     if len(present) > 1:
-        folded = key
-        for pair, single in present:
-            folded = folded.replace(pair, single)
-        variants.append(folded)
+        variants.append(_read_as(key, present))
     return tuple(dict.fromkeys(variants))
+
+
+def _same_look(typed: str, meant: str, pairs: tuple[tuple[str, str], ...]) -> bool:
+    """Whether two keys look the same once multi-letter tricks are read as the letter they imitate.
+
+    Each kind of trick is read on both sides at once (a real `mm` in `summit` and a fake `rnrn`
+    are both `m`s); all kinds together only on one side, so tricks cannot pile up from both
+    sides into a match between unrelated names (`iceblink`, `iccclinic`).
+    """
+    present = [p for p in pairs if p[0] in typed or p[0] in meant]
+    if not present:
+        return False
+    if any(_read_as(typed, (p,)) == _read_as(meant, (p,)) for p in present):
+        return True
+    return _read_as(typed, present) == meant or typed == _read_as(meant, present)
+
+
+def _read_as(key: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """Replace each trick until none is left: a trick used twice (`llh` for `h`) is undone twice."""
+    previous = None
+    while previous != key:
+        previous = key
+        for pair, single in pairs:
+            key = key.replace(pair, single)
+    return key
 
 
 def _plausible_slip(op: str, at: int, typed: str, meant: str, typed_key: str, word_ends: set[int]) -> bool:
@@ -504,7 +526,7 @@ class LookalikeIndex:
         if "." not in unicode_domain or self._is_related_to_known(unicode_domain):
             return []
         sub, label, suffix = split_domain(unicode_domain)
-        if f"{label}.{suffix}" in PROVIDERS or suffix.split(".")[0] in RESTRICTED:
+        if unicode_domain in PROVIDERS or suffix.split(".")[0] in RESTRICTED:
             return []
         found: dict[int, tuple[int, str]] = {}
 
@@ -617,10 +639,7 @@ class LookalikeIndex:
                 op, at, typed, meant, typed_key, word_ends
             ):
                 return op
-        # Multi-letter tricks, read on one side at a time: `cl` typed for `d`, or `m` for a real `rn`.
-        if meant_key in _glyph_variants(typed_key, pairs) or typed_key in _glyph_variants(meant_key, pairs):
-            return "same"
-        return None
+        return "same" if _same_look(typed_key, meant_key, pairs) else None
 
     def _rewritten(self, label: str, flat: str) -> Iterator[tuple[int, str]]:
         """Known labels reached by undoing an added word, a plural `es` or a glued-on suffix."""
