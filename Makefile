@@ -13,8 +13,9 @@ lint: install
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 
+# The relay's PostgreSQL tests need a real server: scripts/ci-postgres.sh starts Debian's on loopback.
 test: lint
-	.venv/bin/pytest -q
+	SENDGUARD_TEST_PG_URL="$$(./scripts/ci-postgres.sh)" .venv/bin/pytest -q
 
 compare: install
 	.venv/bin/python bench/compare.py
