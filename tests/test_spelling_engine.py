@@ -82,6 +82,10 @@ def test_suggestions_keep_sentence_case(checker: SpellChecker) -> None:
         "We don’t know; they’re sure it’s the customer’s.",
         "Run:\n    for (i = 0; i < n; i++) { printf(x); }\n    $ grep -rn foo /etc",
         "FYI, pls send the PDFs asap; btw the mtg is TBD.",
+        "Dorin Danesan said it is fine. Mr. Carleson agreed, and so did Laurance S. Rockefeller.",
+        "It was a rockin' show, like in the good ol' days.",
+        '<hr noshade size=1><span class="article">layoffs in the pipline</span>',
+        "Wenn Sie den Newsletter abbestellen wollen, klicken Sie bitte auf den Knopf und dann auf Daten löschen.",
     ],
 )
 def test_leaves_alone_what_is_not_a_typo(checker: SpellChecker, text: str) -> None:

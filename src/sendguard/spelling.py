@@ -100,8 +100,10 @@ _COMMON_NAME_LIKE = 100_000  # Thnks -> Thanks, but not Belew -> Below
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _CHUNK = re.compile(r"\S+")
 _LINE = re.compile(r"[^\n]+")
-# Code, shell commands and config pasted into a message: not prose, so not spell-checked.
-_CODE_LINE = re.compile(r"[{}]|;\s*$|\w\(|[=!:]=|\s=\s|->|=>|\$\w|^\s*[$#%]\s|\w::\w")
+# Code, shell commands, config and HTML markup pasted into a message: not prose, so not checked.
+_CODE_LINE = re.compile(
+    r"[{}]|;\s*$|\w\(|[=!:]=|\s=\s|->|=>|\$\w|^\s*[$#%]\s|\w::\w|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>"
+)
 _OPTION = re.compile(r"^--?[a-z]")  # command-line options: -xdev, --with-emacs
 _LEADING = "\"'([{<*_“‘«¿¡"
 _TRAILING = "\"')]}>.,;:!?*_”’»…"
@@ -327,6 +329,24 @@ class SpellChecker:
                 return True  # long words may carry two slips: tommorow, succesfull
         return False
 
+    def _near_common_word(self, lower: str) -> bool:
+        """Whether one edit (or a space or apostrophe) turns `lower` into a word common enough for
+        `is_slip` to accept; without one, a short unknown word cannot be a slip."""
+        floor = _MIN_COUNT.get(len(lower), 0)
+        freq = self._frequencies
+        for i in range(len(lower) + 1):
+            head, tail = lower[:i], lower[i:]
+            if 0 < i < len(lower) and freq.get(head, 0) >= _COMMON_PART and freq.get(tail, 0) >= _COMMON_PART:
+                return True
+            variants = [head + "'" + tail] + [head + c + tail for c in _LETTERS]
+            if tail:
+                variants += [head + tail[1:]] + [head + c + tail[1:] for c in _LETTERS]
+            if len(tail) > 1:
+                variants.append(head + tail[1] + tail[0] + tail[2:])
+            if any(freq.get(v, 0) >= floor for v in variants):
+                return True
+        return False
+
     def _is_common_noun(self, lower: str) -> bool:
         """Whether a dictionary word is written in lower case (below), unlike a proper noun (Cambridge)."""
         return any(d.spell(lower) for d in self._dictionaries)
@@ -343,8 +363,8 @@ class SpellChecker:
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         words_on_line: dict[int, int] = {}
         unknown: list[tuple[str, int, int]] = []  # (word, start, line)
-        for word, start, _ in tokens:
-            if start in taken or self._ignorable(word, text, start, names):
+        for word, start, end in tokens:
+            if start in taken or self._ignorable(word, text, start, names) or self._elided(word, text, end):
                 continue
             line = bisect_right(line_starts, start)
             words_on_line[line] = words_on_line.get(line, 0) + 1
@@ -357,6 +377,8 @@ class SpellChecker:
                     and not (offset == 0 and part.lower() in HYPHEN_PREFIXES)
                 ):
                     unknown.append((part, start + offset, line))
+        if len(unknown) >= 6 and len(unknown) * 3 >= sum(words_on_line.values()):
+            unknown = []  # a third of the words unknown: the text is not English (or not prose)
         unknown_on_line = Counter(line for _, _, line in unknown)
         repeated = Counter(part.lower() for part, _, _ in unknown)
         for part, start, line in unknown:
@@ -364,6 +386,8 @@ class SpellChecker:
                 continue  # half a line unknown: another language, code or a log, not a typo
             if repeated[part.lower()] > 1:
                 continue  # the same unknown word twice is deliberate: a term, a product, a name
+            if len(part) < _LONG_WORD and not self._near_common_word(part.lower()):
+                continue  # cheap test first: is_slip() needs suggestions, which cost ~60 ms a word
             suggestions = self.suggest(part)
             if self.is_slip(part, suggestions):
                 found.append(Misspelling(start, start + len(part), part, suggestions, "spelling"))
@@ -384,7 +408,13 @@ class SpellChecker:
                 return True  # capitalised mid-sentence somewhere in this text: a name
             if _alone_on_line(text, start):
                 return True  # "Jawad" / "Kevin Presto" on a line of its own: greeting or signature
+            if _in_full_name(text, start, start + len(word)):
+                return True  # "Dorin Danesan said", "Mr. Carleson", "Laurance S. Rockefeller"
         return False
+
+    def _elided(self, word: str, text: str, end: int) -> bool:
+        """A deliberate elision marked with an apostrophe: "rockin'", "good ol' days"."""
+        return text[end : end + 1] == "'" and (self.is_known(word + "g") or self.is_known(word + "d"))
 
     def _hyphenated_ok(self, word: str) -> bool:
         if "-" not in word:
@@ -395,6 +425,7 @@ class SpellChecker:
 _KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _KEY_AT = {ch: (row, col) for row, keys in enumerate(_KEYBOARD) for col, ch in enumerate(keys)}
 _VOWELS = frozenset("aeiouy")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _adjacent_keys(a: str, b: str) -> bool:
@@ -503,6 +534,19 @@ def _sentence_start(text: str, start: int) -> bool:
     if i < 0 or text[i] in _SENTENCE_END or newlines >= 2:
         return True
     return newlines == 1 and text[i] == ","
+
+
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Mx"})
+_NEXT_NAME = re.compile(r" (?:[A-Z]\.|[A-Z][a-z])")
+_PREVIOUS_WORD = re.compile(r"([A-Za-z]+)\.? $")
+
+
+def _in_full_name(text: str, start: int, end: int) -> bool:
+    """A capitalised word followed by another name part or an initial, or after a title."""
+    if _NEXT_NAME.match(text, end):
+        return True
+    previous = _PREVIOUS_WORD.search(text, max(0, start - 6), start)
+    return previous is not None and previous.group(1) in _TITLES
 
 
 def _alone_on_line(text: str, start: int) -> bool:

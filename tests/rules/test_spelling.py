@@ -148,7 +148,10 @@ def test_vocabulary_option_must_be_strings(guard: Guard) -> None:
 
 
 def test_max_findings_caps_the_report(guard: Guard) -> None:
-    body = "Hi Peter,\n\nWe recieved the adress and the invoce; it will definately be acommodated.\n"
+    body = (
+        "Hi Peter,\n\nWe recieved the new adress for your team and the invoce for October; the change "
+        "will definately be made before the end of the month and the extra user will be acommodated.\n"
+    )
     assert len(run(guard, dict(body=body))) == 5
     rule = Spelling(guard.org, {"max_findings": 2}, Severity.WARN)
     assert [f.evidence for f in run(guard, dict(body=body), rule)] == ["recieved", "adress"]
