@@ -201,10 +201,30 @@ class RelayProcess:
         raise AssertionError(f"relay did not listen within {timeout}s:\n{self.log_text()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, exactly like a crash."""
+        """SIGKILL: no shutdown code runs, exactly like a crash. Its guard workers must then exit by themselves."""
         assert self.proc is not None
+        children = self.children()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while (
+            alive := [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        ) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive, f"processes of the killed relay still running: {alive}"
+
+    def children(self) -> list[int]:
+        """Process ids whose parent is the relay (its guard workers)."""
+        assert self.proc is not None
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                found.append(int(stat.parent.name))
+        return found
 
     def stop(self) -> int:
         if self.proc is None or self.proc.poll() is not None:

@@ -129,11 +129,11 @@ def test_kill_9_during_a_burst_loses_nothing(
     sink = Sink(delay=0.01).start()  # slow enough that hand-offs are in flight when the kill comes
     config = relay_config(tmp_path, store_url, **FAST)
     relay = RelayProcess(config, sink.port).start()
-    burst = Burst(relay.port, count=240, run="kill")
+    burst = Burst(relay.port, count=180, run="kill")
     workers = burst.start()
     kills = 0
     try:
-        for at in (60, 140):
+        for at in (50, 110):
             wait_until(lambda at=at: len(burst.accepted) >= at, 60, f"{at} messages accepted")
             relay.kill()
             kills += 1
@@ -157,10 +157,10 @@ def test_kill_9_during_a_burst_loses_nothing(
         store.close()
     with capsys.disabled():
         print(f"\n[kill -9 x{kills}, {store_url.split(':')[0]}] {result.line()}")
-    assert result.lost == []
-    assert result.arrived + result.held == burst.count
+    assert result.lost == [], result.line()
+    assert result.arrived + result.held == burst.count, result.line()
     unexplained = [s for s in result.duplicates if s not in result.explained_duplicates]
-    assert len(unexplained) <= kills * LANES  # only hand-offs in flight at a kill
+    assert len(unexplained) <= kills * LANES, result.line()  # only hand-offs in flight at a kill
 
 
 def test_upstream_outage_during_a_burst_loses_nothing(
@@ -170,16 +170,16 @@ def test_upstream_outage_during_a_burst_loses_nothing(
     config = relay_config(tmp_path, store_url, **FAST)
     relay = RelayProcess(config, sink.port).start()
     store = Store(store_url)
-    burst = Burst(relay.port, count=150, run="outage")
+    burst = Burst(relay.port, count=120, run="outage")
     workers = burst.start()
     try:
-        wait_until(lambda: len(burst.accepted) >= 40, 60, "40 messages accepted")
+        wait_until(lambda: len(burst.accepted) >= 30, 60, "30 messages accepted")
         sink.stop()
         down_at = len(sink.seqs())
-        wait_until(lambda: len(burst.accepted) >= 110, 60, "110 messages accepted with the upstream down")
+        wait_until(lambda: len(burst.accepted) >= 90, 60, "90 messages accepted with the upstream down")
         # Still accepting (the clients never noticed), queued and retried with backoff.
         waiting = [m for m in store.list("outbox", limit=1000) if m.attempts > 0]
-        assert waiting and all(m.last_error for m in waiting)
+        assert waiting and all(m.last_error for m in waiting), store.counts()
         assert len(sink.seqs()) == down_at
         time.sleep(0.5)
         sink.start()  # the upstream comes back on the same port
@@ -196,9 +196,10 @@ def test_upstream_outage_during_a_burst_loses_nothing(
         sink.stop()
     with capsys.disabled():
         print(f"\n[upstream outage, {store_url.split(':')[0]}] {result.line()}")
-    assert result.lost == [] and burst.resent == set()
-    assert result.arrived + result.held == burst.count
-    assert len(result.duplicates) <= LANES  # only a DATA in flight as the sink went down
+    assert result.lost == [], result.line()
+    assert burst.resent == set(), f"clients had to resend {sorted(burst.resent)}: {result.line()}"
+    assert result.arrived + result.held == burst.count, result.line()
+    assert len(result.duplicates) <= LANES, result.line()  # only a DATA in flight as the sink went down
 
 
 def test_slow_upstream_does_not_slow_clients(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

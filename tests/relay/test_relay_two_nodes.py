@@ -17,7 +17,7 @@ from sendguard.relay.store import NewMessage, Store
 
 pytestmark = pytest.mark.timeout(120)
 
-PRELOADED, SUBMITTED = 300, 60
+PRELOADED, SUBMITTED = 200, 40
 
 
 def test_two_relays_share_the_queue_without_double_delivery(

@@ -49,10 +49,10 @@ def check_raw(guard: Guard, raw: bytes, envelope_rcpts: Sequence[str] = ()) -> C
     try:
         report = guard.check(with_envelope_recipients(raw, envelope_rcpts))
     except InputError as exc:
-        return _unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}")
+        return unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}")
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the message is held, not lost
         log.exception("guard failed on a message; holding it")
-        return _unchecked(raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})")
+        return unchecked(raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})")
     return Checked(report.verdict, tuple(report.findings), report.subject, True)
 
 
@@ -74,7 +74,8 @@ def with_envelope_recipients(raw: bytes, envelope_rcpts: Sequence[str]) -> bytes
     return head + eol + b"Bcc: " + ", ".join(missing).encode("utf-8") + sep + body
 
 
-def _unchecked(raw: bytes, rule: str, message: str) -> Checked:
+def unchecked(raw: bytes, rule: str, message: str) -> Checked:
+    """A blocking finding of the relay's own: the guard could not give a verdict, so the message is held."""
     finding = Finding(
         rule,
         Severity.BLOCK,

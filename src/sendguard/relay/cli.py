@@ -20,7 +20,8 @@ from rich.console import Console
 
 from sendguard.cli import EXIT_OK, add_config_option
 from sendguard.config import Config
-from sendguard.guard import load
+from sendguard.guard import Guard
+from sendguard.org.loaders import load_org
 from sendguard.relay.errors import StoreError
 from sendguard.relay.settings import DEFAULT_LISTEN, RELAY_KEYS, load_settings
 from sendguard.relay.store import PENDING, STATES, Store, StoredMessage
@@ -84,18 +85,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
+    from sendguard.relay.checkpool import CheckPool
     from sendguard.relay.server import serve
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
-    guard = load(args.config)
-    settings = load_settings(guard.config, args.listen, args.upstream)
+    config = Config.load(args.config)
+    settings = load_settings(config, args.listen, args.upstream)
     store = Store(settings.store_url)
+    # The check workers load their guards while this process loads its own.
+    checker = CheckPool(config.path, settings.check_workers)
     try:
-        asyncio.run(serve(guard, settings, store))
+        guard = Guard(config, load_org(config))
+        asyncio.run(serve(guard, settings, store, checker))
     finally:
+        checker.close()
         store.close()
     return EXIT_OK
 

@@ -1,7 +1,7 @@
 """The SMTP side of the relay: an aiosmtpd handler that checks, stores, and answers.
 
 For each message (DATA):
-1. the guard checks it (in one worker thread: rules need not be thread-safe);
+1. the guard checks it, in a worker process (checkpool.py: a check never stalls this loop);
 2. the verdict picks a state: pass → outbox; warn → outbox or held (`on_warn`); block → held or
    rejected (`on_block`); a message the guard cannot read → held, always;
 3. the message and the decision are committed to the store (group commit, see batch.py);
@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,7 +29,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
 from sendguard.relay.batch import GroupCommit
-from sendguard.relay.checking import Checked, check_raw
+from sendguard.relay.checking import Checked
+from sendguard.relay.checkpool import CheckPool
 from sendguard.relay.delivery import Delivery
 from sendguard.relay.settings import RelaySettings
 from sendguard.relay.store import NewMessage, Store
@@ -58,15 +59,15 @@ class RelayHandler:
         self,
         guard: Guard,
         settings: RelaySettings,
+        check: Callable[[bytes, Sequence[str]], Awaitable[Checked]],
         accept: Callable[[NewMessage], Awaitable[str]],
         queued: Callable[[], None],
-        check_executor: ThreadPoolExecutor,
     ) -> None:
         self.guard = guard
         self.settings = settings
+        self._check = check
         self._accept = accept
         self._queued = queued
-        self._check_executor = check_executor
         self._in_flight = 0  # DATA commands being checked and stored right now
 
     async def drain(self, timeout: float) -> None:
@@ -95,10 +96,7 @@ class RelayHandler:
 
     async def _data(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        loop = asyncio.get_running_loop()
-        checked = await loop.run_in_executor(
-            self._check_executor, check_raw, self.guard, raw, list(envelope.rcpt_tos)
-        )
+        checked = await self._check(raw, envelope.rcpt_tos)
         state = self.decide(checked)
         item = NewMessage(
             raw=raw,
@@ -190,21 +188,34 @@ def authenticator(users: dict[str, str]) -> Callable[..., AuthResult]:
     return check
 
 
-async def serve(
-    guard: Guard, settings: RelaySettings, store: Store, stop: asyncio.Event | None = None
-) -> None:
-    """Run the relay until SIGTERM/SIGINT (or `stop` is set), then shut down without losing anything."""
+async def serve(guard: Guard, settings: RelaySettings, store: Store, checker: CheckPool) -> None:
+    """Run the relay until SIGTERM/SIGINT, then shut down without losing anything."""
     loop = asyncio.get_running_loop()
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    check_executor = ThreadPoolExecutor(1, thread_name_prefix="sendguard-check")
     db_executor = ThreadPoolExecutor(4, thread_name_prefix="sendguard-db")
+    try:
+        await checker.ready()
+        await _serve(guard, settings, store, checker, db_executor, stop)
+    finally:
+        db_executor.shutdown(wait=True)
+
+
+async def _serve(
+    guard: Guard,
+    settings: RelaySettings,
+    store: Store,
+    checker: CheckPool,
+    db_executor: ThreadPoolExecutor,
+    stop: asyncio.Event,
+) -> None:
+    loop = asyncio.get_running_loop()
     accept: GroupCommit[NewMessage, str] = GroupCommit(store.add_many, db_executor)
     # The node name is unique among live relays: one address cannot be bound twice.
     node = f"{settings.hostname}:{settings.listen_host}:{settings.listen_port}"
     delivery = Delivery(store, settings, node, db_executor)
-    handler = RelayHandler(guard, settings, accept.submit, delivery.wake, check_executor)
+    handler = RelayHandler(guard, settings, checker.check, accept.submit, delivery.wake)
     smtp_options: dict[str, Any] = {
         "hostname": settings.hostname,
         "ident": "sendguard relay",
@@ -235,12 +246,13 @@ async def serve(
         )
     delivery.start()
     log.info(
-        "sendguard relay listening on %s:%d, upstream %s:%d, store %s",
+        "sendguard relay listening on %s:%d, upstream %s:%d, store %s, %d check worker(s)",
         settings.listen_host,
         settings.listen_port,
         settings.upstream.host,
         settings.upstream.port,
         store.display_url,
+        settings.check_workers,
     )
     try:
         await stop.wait()
@@ -249,6 +261,4 @@ async def serve(
         server.close()
         await handler.drain(timeout=5.0)
         await delivery.stop()
-        check_executor.shutdown(wait=True)
-        db_executor.shutdown(wait=True)
         log.info("stopped")

@@ -22,7 +22,7 @@ RELAY_KEYS = {
     "tls_cert", "tls_key", "users", "require_auth",
     "upstream_security", "upstream_ca", "upstream_user", "upstream_password_env",
     "upstream_connections", "upstream_timeout",
-    "retry_base_seconds", "retry_max_seconds", "lease_seconds", "poll_seconds",
+    "retry_base_seconds", "retry_max_seconds", "lease_seconds", "poll_seconds", "check_workers",
 }  # fmt: skip
 DEFAULT_LISTEN = "127.0.0.1:2525"
 NUMBER = (int, float)
@@ -65,6 +65,7 @@ class RelaySettings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 300.0
     poll_seconds: float = 1.0
+    check_workers: int = 1  # guard worker processes
 
     def tls_context(self) -> ssl.SSLContext | None:
         """Server-side context for STARTTLS offered to clients, when a certificate is configured."""
@@ -172,6 +173,12 @@ def load_settings(config: Config, listen: str | None = None, upstream: str | Non
             "[relay] upstream_connections must be 1..64", section="relay", key="upstream_connections"
         )
 
+    # One core for the SMTP loop and the database, the rest (up to 4) for checking.
+    default_workers = max(1, min(4, (os.cpu_count() or 2) - 1))
+    workers = get("check_workers", int, default_workers)
+    if isinstance(workers, bool) or not 1 <= workers <= 64:
+        raise config.error("[relay] check_workers must be 1..64", section="relay", key="check_workers")
+
     lease = positive("lease_seconds", 300.0)
     timeout = positive("upstream_timeout", 60.0)
     if timeout * 4 > lease:
@@ -208,6 +215,7 @@ def load_settings(config: Config, listen: str | None = None, upstream: str | Non
         retry_max_seconds=positive("retry_max_seconds", 300.0),
         lease_seconds=lease,
         poll_seconds=positive("poll_seconds", 1.0),
+        check_workers=int(workers),
     )
 
 

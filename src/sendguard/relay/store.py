@@ -32,7 +32,7 @@ import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -273,15 +273,15 @@ class Store:
             )
             log.append(
                 _decision(
-                    now,
-                    message_id,
-                    item.mail_from,
-                    len(item.rcpt_tos),
-                    rules,
-                    item.verdict,
-                    ARRIVAL_ACTION[item.state],
-                    actor,
-                    item.note,
+                    time=now,
+                    message_id=message_id,
+                    sender=item.mail_from,
+                    rcpt_count=len(item.rcpt_tos),
+                    rules=rules,
+                    verdict=item.verdict,
+                    action=ARRIVAL_ACTION[item.state],
+                    actor=actor,
+                    note=item.note,
                 )
             )
         with self._write() as conn:
@@ -380,15 +380,15 @@ class Store:
                     conn.execute(
                         decisions.insert(),
                         _decision(
-                            now,
-                            o.id,
-                            row.mail_from,
-                            len(rcpts),
-                            row.rules,
-                            row.verdict,
-                            "held",
-                            "relay",
-                            o.error,
+                            time=now,
+                            message_id=o.id,
+                            sender=row.mail_from,
+                            rcpt_count=len(rcpts),
+                            rules=row.rules,
+                            verdict=row.verdict,
+                            action="held",
+                            actor="relay",
+                            note=o.error,
                         ),
                     )
                 done += conn.execute(m.update().where(ours).values(**values)).rowcount
@@ -519,15 +519,15 @@ class Store:
             conn.execute(
                 decisions.insert(),
                 _decision(
-                    now,
-                    message_id,
-                    current.mail_from,
-                    len(rcpts),
-                    checked.rules,
-                    checked.verdict,
-                    "recipients-replaced",
-                    actor,
-                    note,
+                    time=now,
+                    message_id=message_id,
+                    sender=current.mail_from,
+                    rcpt_count=len(rcpts),
+                    rules=checked.rules,
+                    verdict=checked.verdict,
+                    action="recipients-replaced",
+                    actor=actor,
+                    note=note,
                 ),
             )
         return self.get(message_id)
@@ -595,15 +595,15 @@ class Store:
             conn.execute(
                 decisions.insert(),
                 _decision(
-                    now,
-                    message_id,
-                    row.mail_from,
-                    len(row.rcpt_tos),
-                    row.rules,
-                    row.verdict,
-                    action,
-                    actor,
-                    note,
+                    time=now,
+                    message_id=message_id,
+                    sender=row.mail_from,
+                    rcpt_count=len(row.rcpt_tos),
+                    rules=row.rules,
+                    verdict=row.verdict,
+                    action=action,
+                    actor=actor,
+                    note=note,
                 ),
             )
 
@@ -615,25 +615,10 @@ class Store:
             metadata.create_all(conn)
 
 
-_SUMMARY_COLUMNS = [
-    messages.c[name]
-    for name in (
-        "id",
-        "state",
-        "verdict",
-        "rules",
-        "mail_from",
-        "rcpt_tos",
-        "subject",
-        "size",
-        "created",
-        "release_at",
-        "attempts",
-        "next_attempt",
-        "last_error",
-        "delivered_at",
-    )
-]
+# MessageSummary's fields are named after their columns.
+_SUMMARY_COLUMNS = [messages.c[f.name] for f in fields(MessageSummary)]
+_TIME_FIELDS = {"created", "release_at", "next_attempt", "delivered_at"}
+_LIST_FIELDS = {"rules", "rcpt_tos"}
 
 
 def new_id() -> str:
@@ -657,46 +642,28 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+def _summary_fields(r: Any) -> dict[str, Any]:
+    out = {}
+    for f in fields(MessageSummary):
+        value = getattr(r, f.name)
+        out[f.name] = (
+            _dt(value) if f.name in _TIME_FIELDS else tuple(value) if f.name in _LIST_FIELDS else value
+        )
+    return out
+
+
 def _summary(r: Any) -> MessageSummary:
-    return MessageSummary(
-        r.id,
-        r.state,
-        r.verdict,
-        tuple(r.rules),
-        r.mail_from,
-        tuple(r.rcpt_tos),
-        r.subject,
-        r.size,
-        _dt(r.created),
-        _dt(r.release_at),
-        r.attempts,
-        _dt(r.next_attempt),
-        r.last_error,
-        _dt(r.delivered_at),
-    )
+    return MessageSummary(**_summary_fields(r))
 
 
 def _stored(r: Any) -> StoredMessage:
     return StoredMessage(
-        r.id,
-        r.state,
-        r.verdict,
-        tuple(r.rules),
-        r.mail_from,
-        tuple(r.rcpt_tos),
-        r.subject,
-        r.size,
-        _dt(r.created),
-        _dt(r.release_at),
-        r.attempts,
-        _dt(r.next_attempt),
-        r.last_error,
-        _dt(r.delivered_at),
-        bytes(r.raw),
-        tuple(finding_from_dict(f) for f in r.findings),
-        tuple(r.mail_options),
-        r.peer,
-        r.updated,
+        **_summary_fields(r),
+        raw=bytes(r.raw),
+        findings=tuple(finding_from_dict(f) for f in r.findings),
+        mail_options=tuple(r.mail_options),
+        peer=r.peer,
+        version=r.updated,
     )
 
 
@@ -713,7 +680,8 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
 
 
 def _decision(
-    now: float,
+    *,
+    time: float,
     message_id: str,
     sender: str,
     rcpt_count: int,
@@ -723,8 +691,9 @@ def _decision(
     actor: str,
     note: str | None,
 ) -> dict[str, Any]:
+    """A decision-log row (keyword names = columns, so a call cannot put a value in the wrong one)."""
     return {
-        "time": now,
+        "time": time,
         "message_id": message_id,
         "sender": sender,
         "rcpt_count": rcpt_count,

@@ -1,0 +1,419 @@
+"""Relay benchmark: what the sendguard relay adds over a bare aiosmtpd pass-through relay.
+
+    load generator (this process, aiosmtplib) ─► relay under test ─► sink (a subprocess, aiosmtpd)
+
+Two relays are measured against the same sink, one after the other:
+- baseline: a bare aiosmtpd relay that forwards each message to the sink inside DATA (on pooled,
+  reused upstream connections) and answers with the sink's reply: no checks, no disk;
+- sendguard: `sendguard relay` with the example org, undo_seconds = 0, a SQLite (or, with
+  --store, PostgreSQL) store: check, durable commit, then 250; delivery runs behind it.
+
+Phases per relay:
+1. fixed offered load: `--rate` messages/s for `--duration` s, open loop (each message is due at
+   its own time whatever happened to the previous ones, so a stall shows up as latency instead of
+   lowering the load), at most `--clients` connections at once, one SMTP session per message;
+2. saturation: `--clients` clients sending back to back for `--saturation` s (throughput).
+
+Latency is measured from the moment a message was due: "submit" is until the client has the
+reply to DATA (what a mail client waits for), "end to end" is until the sink has it. Added
+latency is sendguard's percentile minus the baseline's. The guard's own check time per message
+and per rule is measured in-process on the same message, to tell how much of the added time is
+the check.
+
+    .venv/bin/python bench/relay_bench.py                 # 200 msg/s for 30 s, 16 clients
+    .venv/bin/python bench/relay_bench.py --rate 100 --duration 10 --saturation 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_ORG = ROOT / "examples" / "org"
+MESSAGE = ROOT / "examples" / "messages" / "01-good-reply-with-attachment.eml"
+SENDER = "sam.carter@revcalc.io"
+RCPTS = ["peter.jones@acme.com", "anna.berg@acme.com"]
+BENCH_ID = re.compile(rb"X-Bench-Id: (\S+)")
+
+
+# -- the two helper servers (run as subprocesses of this script) -------------------------------
+
+
+def run_sink(port: int) -> None:
+    """Accept everything; print "<bench id> <wall time>" per message on stdout."""
+    from aiosmtpd.controller import Controller
+
+    out_lock = threading.Lock()
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            at = time.time()
+            m = BENCH_ID.search(envelope.original_content)  # type: ignore[attr-defined]
+            if m:
+                with out_lock:
+                    sys.stdout.write(f"{m.group(1).decode()} {at:.6f}\n")
+                    sys.stdout.flush()
+            return "250 2.0.0 Ok"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+
+
+def run_passthrough(port: int, upstream: int, connections: int) -> None:
+    """The baseline: forward inside DATA on a pool of reused upstream sessions, relay the reply."""
+    import aiosmtplib
+    from aiosmtpd.smtp import SMTP
+
+    async def main() -> None:
+        pool: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(connections):
+            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=upstream, start_tls=False)
+            await client.connect()
+            pool.put_nowait(client)
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                client = await pool.get()
+                try:
+                    await client.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)  # type: ignore[attr-defined]
+                    return "250 2.0.0 Ok: forwarded"
+                except aiosmtplib.SMTPException as exc:
+                    return f"451 4.4.1 upstream: {exc}"
+                finally:
+                    pool.put_nowait(client)
+
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(Handler(), loop=loop), "127.0.0.1", port)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        server.close()
+
+    asyncio.run(main())
+
+
+# -- the load generator ------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    bench_id: str
+    due_wall: float  # when it was due, wall clock (the sink reports wall-clock arrivals)
+    submit: float  # seconds from due to the reply to DATA
+    ok: bool
+
+
+class Arrivals:
+    """Reads the sink's stdout in a thread: bench id -> first arrival time."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.times: dict[str, float] = {}
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            bench_id, at = line.split()
+            with self.lock:
+                self.times.setdefault(bench_id, float(at))
+
+    def wait_for(self, ids: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if all(i in self.times for i in ids):
+                    return
+            time.sleep(0.1)
+
+
+def message(template: bytes, bench_id: str) -> bytes:
+    return f"X-Bench-Id: {bench_id}\r\n".encode() + template.replace(
+        b"Message-ID: <reply-0001@revcalc.io>", f"Message-ID: <{bench_id}@bench.revcalc.io>".encode()
+    )
+
+
+async def _send_one(port: int, raw: bytes) -> bool:
+    import aiosmtplib
+
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30)
+    try:
+        await client.connect()
+        await client.sendmail(SENDER, RCPTS, raw)
+        return True
+    except (aiosmtplib.SMTPException, OSError):
+        return False
+    finally:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            await client.quit()
+
+
+async def fixed_load(
+    port: int, template: bytes, tag: str, rate: float, duration: float, clients: int
+) -> list[Sent]:
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(clients)
+    start_mono = loop.time() + 0.2
+    start_wall = time.time() + (start_mono - loop.time())
+
+    async def one(i: int) -> Sent:
+        due = start_mono + i / rate
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        bench_id = f"{tag}-{i}"
+        async with gate:
+            ok = await _send_one(port, message(template, bench_id))
+        return Sent(bench_id, start_wall + i / rate, loop.time() - due, ok)
+
+    return await asyncio.gather(*(one(i) for i in range(int(rate * duration))))
+
+
+async def saturate(port: int, template: bytes, tag: str, seconds: float, clients: int) -> tuple[int, int]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    counts = [0, 0]
+
+    async def client(c: int) -> None:
+        i = 0
+        while loop.time() < end:
+            ok = await _send_one(port, message(template, f"{tag}-{c}-{i}"))
+            counts[0 if ok else 1] += 1
+            i += 1
+
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    return counts[0], counts[1]
+
+
+# -- orchestration -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"relay_bench: {what} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"relay_bench: {what} did not listen on {port} within {timeout:.0f}s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to show where the time goes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def measure(
+    name: str, port: int, pid: int, arrivals: Arrivals, args: argparse.Namespace, template: bytes
+) -> dict:
+    print(f"  {name}: warm-up", flush=True)
+    asyncio.run(fixed_load(port, template, f"{name}-warm", args.rate, 2.0, args.clients))
+    print(f"  {name}: {args.rate:g} msg/s for {args.duration:g} s", flush=True)
+    cpu_before = cpu_seconds(pid)
+    started = time.monotonic()
+    sent = asyncio.run(fixed_load(port, template, f"{name}-fixed", args.rate, args.duration, args.clients))
+    elapsed = time.monotonic() - started
+    ok = [s for s in sent if s.ok]
+    arrivals.wait_for([s.bench_id for s in ok], timeout=60)
+    cpu = cpu_seconds(pid) - cpu_before
+    with arrivals.lock:
+        e2e = [arrivals.times[s.bench_id] - s.due_wall for s in ok if s.bench_id in arrivals.times]
+    result = {
+        "offered_per_s": args.rate,
+        "accepted": len(ok),
+        "failed": len(sent) - len(ok),
+        "arrived": len(e2e),
+        "accepted_per_s": len(ok) / elapsed,
+        "submit_ms": {p: pct([s.submit for s in ok], p) * 1000 for p in (50, 90, 99, 100)},
+        "end_to_end_ms": {p: pct(e2e, p) * 1000 for p in (50, 90, 99, 100)},
+        "cpu_ms_per_message": cpu / max(len(sent), 1) * 1000,
+    }
+    if args.saturation > 0:
+        print(f"  {name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True)
+        done, errors = asyncio.run(saturate(port, template, f"{name}-sat", args.saturation, args.clients))
+        result["saturation_per_s"] = done / args.saturation
+        result["saturation_errors"] = errors
+    return result
+
+
+def guard_profile(template: bytes) -> dict:
+    """Check time of the bench message, and each rule's mean time over the example messages."""
+    import sendguard
+
+    guard = sendguard.load(EXAMPLE_ORG / "sendguard.toml")
+    raw = message(template, "profile")
+    for _ in range(20):
+        guard.check(raw)
+    times = []
+    for _ in range(300):
+        t = time.perf_counter()
+        guard.check(raw)
+        times.append(time.perf_counter() - t)
+    parse_times, rule_times = [], {r.id: [] for r in guard.rules}
+    for path in sorted((ROOT / "examples" / "messages").glob("*.eml")):
+        for _ in range(20):
+            t = time.perf_counter()
+            msg = guard.parse(path.read_bytes())
+            parse_times.append(time.perf_counter() - t)
+            for rule in guard.rules:
+                t = time.perf_counter()
+                list(rule.check(msg))  # rules yield findings: consume them
+                rule_times[rule.id].append(time.perf_counter() - t)
+    rules = {rid: statistics.mean(ts) * 1000 for rid, ts in rule_times.items()}
+    return {
+        "check_ms_p50": pct(times, 50) * 1000,
+        "check_ms_p99": pct(times, 99) * 1000,
+        "parse_ms_mean": statistics.mean(parse_times) * 1000,
+        "rule_ms_mean": dict(sorted(rules.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="offered load, messages/s (default 200)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of fixed load (default 30)")
+    parser.add_argument(
+        "--clients", type=int, default=16, help="concurrent client connections at most (default 16)"
+    )
+    parser.add_argument(
+        "--saturation", type=float, default=10.0, help="seconds of back-to-back load (0: skip)"
+    )
+    parser.add_argument("--store", help="relay store URL (default: a SQLite file in a temporary directory)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--passthrough", nargs=3, type=int, metavar=("PORT", "UPSTREAM", "CONNS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.sink:
+        run_sink(args.sink)
+        return 0
+    if args.passthrough:
+        run_passthrough(*args.passthrough)
+        return 0
+    if args.rate <= 0 or args.duration <= 0 or args.clients < 1:
+        parser.error("--rate and --duration must be positive and --clients at least 1")
+
+    template = MESSAGE.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    work = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        sink_port = free_port()
+        sink = subprocess.Popen(
+            [sys.executable, __file__, "--sink", str(sink_port)], stdout=subprocess.PIPE, text=True
+        )
+        procs.append(sink)
+        wait_port(sink_port, sink, "sink")
+        arrivals = Arrivals(sink)
+
+        connections = 4  # the same number of upstream sessions as the relay's default lanes
+        base_port = free_port()
+        base = subprocess.Popen(
+            [sys.executable, __file__, "--passthrough", str(base_port), str(sink_port), str(connections)]
+        )
+        procs.append(base)
+        wait_port(base_port, base, "pass-through relay")
+
+        org = work / "org"
+        shutil.copytree(EXAMPLE_ORG, org)
+        config = org / "sendguard.toml"
+        store = args.store or "relay.db"
+        config.write_text(
+            config.read_text()
+            + f'\n[relay]\nstore = "{store}"\nundo_seconds = 0\nupstream_connections = {connections}\n'
+        )
+        relay_port = free_port()
+        relay = subprocess.Popen(
+            [str(Path(sys.executable).with_name("sendguard")), "relay", "--config", str(config),
+             "--listen", f"127.0.0.1:{relay_port}", "--upstream", f"127.0.0.1:{sink_port}", "--log-level", "warning"],
+        )  # fmt: skip
+        procs.append(relay)
+        wait_port(relay_port, relay, "sendguard relay")
+
+        print(f"relay_bench: {os.cpu_count()} CPUs, message {len(template)} bytes, {len(RCPTS)} recipients")
+        results = {
+            "baseline": measure("baseline", base_port, base.pid, arrivals, args, template),
+            "sendguard": measure("sendguard", relay_port, relay.pid, arrivals, args, template),
+        }
+        results["guard"] = guard_profile(template)
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(15)
+        shutil.rmtree(work, ignore_errors=True)
+
+    report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    base, relay, guard = results["baseline"], results["sendguard"], results["guard"]
+    print(
+        f"\nfixed load: {args.rate:g} msg/s offered for {args.duration:g} s, at most {args.clients} clients"
+    )
+    print(f"{'':24}{'baseline':>12}{'sendguard':>12}{'added':>10}")
+
+    def row(label: str, a: float, b: float, unit: str = "", added: bool = True) -> None:
+        extra = f"{b - a:>+10.1f}" if added else ""
+        print(f"{label:<24}{a:>12.1f}{b:>12.1f}{extra}  {unit}")
+
+    row("accepted/s", base["accepted_per_s"], relay["accepted_per_s"], "msg/s", added=False)
+    row("failed", base["failed"], relay["failed"], "", added=False)
+    for p in (50, 90, 99, 100):
+        name = "max" if p == 100 else f"p{p}"
+        row(f"submit latency {name}", base["submit_ms"][p], relay["submit_ms"][p], "ms")
+    for p in (50, 99):
+        row(f"end-to-end {'p' + str(p)}", base["end_to_end_ms"][p], relay["end_to_end_ms"][p], "ms")
+    row("relay CPU per message", base["cpu_ms_per_message"], relay["cpu_ms_per_message"], "ms")
+    if "saturation_per_s" in base:
+        row(
+            "saturation throughput", base["saturation_per_s"], relay["saturation_per_s"], "msg/s", added=False
+        )
+    print(
+        f"\nguard.check on this message: p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
+        f"(parse {guard['parse_ms_mean']:.2f} ms mean over the examples)"
+    )
+    slow = list(guard["rule_ms_mean"].items())[:3]
+    print("slowest rules (mean over the examples): " + ", ".join(f"{rid} {ms:.3f} ms" for rid, ms in slow))
+    added_p99 = relay["submit_ms"][99] - base["submit_ms"][99]
+    verdict = "met" if added_p99 < 20 else "NOT met"
+    print(f"target added p99 < 20 ms (submit): {verdict} ({added_p99:+.1f} ms)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
