@@ -201,6 +201,13 @@ def test_starttls_and_auth_both_ways(tmp_path: Path, certificate: tuple[Path, Pa
             client.login("alice", "wonderland")
             # Authenticated: an external sender is allowed.
             client.sendmail("contractor@gmail.com", [CUSTOMER], example("01-good-reply-with-attachment.eml"))
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as client:
+            client.starttls(context=client_tls)
+            client.login("alice", "wonderland")  # again: remembered, and still checked ...
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as client:
+            client.starttls(context=client_tls)
+            with pytest.raises(smtplib.SMTPAuthenticationError):  # ... so a wrong one still fails
+                client.login("alice", "wonderland!")
         upstream.wait_for(lambda s: len(s.arrivals) == 1, 10, "delivery over STARTTLS + AUTH upstream")
         assert upstream.arrivals[0].mail_from == "contractor@gmail.com"
         with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as client:

@@ -259,7 +259,7 @@ class Delivery:
         """The message with this hop's Received: line on top (RFC 5321 §4.4); the rest is untouched."""
         received = (
             f"Received: from {message.peer or 'unknown'}\r\n\tby {self.settings.hostname} (sendguard) "
-            f"with ESMTP id {message.id};\r\n\t{formatdate(message.created)}\r\n"
+            f"with ESMTP id {message.id};\r\n\t{formatdate(message.created, localtime=True)}\r\n"
         )
         return received.encode("ascii", "replace") + message.raw
 

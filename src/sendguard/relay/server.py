@@ -17,15 +17,19 @@ must authenticate first; off loopback the relay refuses to start without it (set
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
+import secrets
 import signal
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from sendguard.console.auth import verify_password
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
 from sendguard.relay.batch import GroupCommit
@@ -165,22 +169,36 @@ def _peer(session: Session) -> str:
 
 
 def authenticator(users: dict[str, str]) -> Callable[..., AuthResult]:
-    """aiosmtpd authenticator for LOGIN/PLAIN against `[relay.users]` scrypt hashes."""
-    # The console's hash format, so one `sendguard console hash-password` serves both user lists.
-    from sendguard.console.auth import verify_password
+    """aiosmtpd authenticator for LOGIN/PLAIN against `[relay.users]` scrypt hashes.
+
+    The hashes are the console's (one `sendguard console hash-password` serves both lists). A
+    scrypt check costs ~0.1 s and aiosmtpd calls this on the event loop, so credentials that
+    passed are remembered (as a keyed hash, never the password) for the life of the process:
+    an application that logs in for every message pays for scrypt once, not every time.
+    """
+    secret = secrets.token_bytes(32)
+    passed: OrderedDict[bytes, None] = OrderedDict()
 
     def check(
         server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        try:
-            user = auth_data.login.decode("utf-8")
-            password = auth_data.password.decode("utf-8")
-        except UnicodeDecodeError:
-            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode("utf-8", "replace")
         stored = users.get(user)
-        if stored is None or not verify_password(password, stored):
+        if stored is None:
+            log.warning("failed AUTH for unknown user %r from %s", user, session.peer)
+            return AuthResult(success=False, handled=False)
+        key = hmac.new(
+            secret, auth_data.login + b"\0" + auth_data.password + b"\0" + stored.encode(), "sha256"
+        ).digest()
+        if key in passed:
+            passed.move_to_end(key)
+        elif verify_password(auth_data.password.decode("utf-8", "replace"), stored):
+            passed[key] = None
+            if len(passed) > 1024:
+                passed.popitem(last=False)
+        else:
             log.warning("failed AUTH for %r from %s", user, session.peer)
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=user)

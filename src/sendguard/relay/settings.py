@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendguard.config import Config
+from sendguard.console.auth import check_hash_format
 from sendguard.errors import SendguardError
 from sendguard.relay.store import store_url
 
@@ -238,8 +239,6 @@ def _config_hostport(config: Config, key: str, default: str) -> tuple[str, int]:
 
 def _users(config: Config) -> dict[str, str]:
     """`[relay.users]` name = "scrypt$..." (the same hashes as the console's users)."""
-    from sendguard.console.auth import check_hash_format
-
     table = config.get("relay", "users", dict, {})
     for name, stored in table.items():
         problem = check_hash_format(stored) if isinstance(stored, str) else "expected a string"
