@@ -170,7 +170,9 @@ def _csv_batches(path: Path, names: list[str], header: list[str]) -> Iterator[pa
 
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+        read_options=pacsv.ReadOptions(
+            column_names=header, skip_rows=1, block_size=1 << 20, use_threads=False
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
             include_columns=names,

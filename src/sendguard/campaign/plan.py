@@ -53,6 +53,8 @@ from sendguard.guard import Guard
 from sendguard.message.model import Address, Amount, BodyLine, Link, Message, Party
 from sendguard.message.money import find_amounts
 from sendguard.message.parse import URL_RE, _host, _unicode_domain
+from sendguard.org.mentions import DOMAIN_RE as MENTION_DOMAIN
+from sendguard.org.mentions import WORD_RE as MENTION_WORD
 from sendguard.org.mentions import MentionIndex
 from sendguard.report import Finding, Severity
 from sendguard.rules.balance_mismatch import balance_claims
@@ -75,6 +77,12 @@ SUBJECT_SPACE = re.compile(r"\s+")
 HTML_SPACE = re.compile(r"[ \t\u00a0]+")
 DISPLAY_SPLIT = re.compile(r"[\s,.()\"']+")
 GREETING_SPLIT = re.compile(r"[\s.]+")
+ROLE_ARRAY = pa.array(sorted(ROLE_LOCAL_PARTS), pa.string())
+PARTIES = (Party.INTERNAL, Party.ACCOUNT, Party.UNKNOWN)
+OPAQUE = "\x00"  # the mention-cache key of every value that cannot be part of a mention
+JOINS_BEFORE = re.compile(r"[\w&'’@.+\-]")
+JOINS_AFTER = re.compile(r"[\w&'’@]")
+WORD_CHAR = re.compile(r"[\w&]")
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,42 @@ class Site:
     exact: bool  # a tag inside a link's host: values are not folded for the cache
     links: list[Link] = field(default_factory=list)  # HTML links with tags, for "html"/"attr" sites
     blank: bool = False  # the line is nothing but tags: it may render empty
+
+
+@dataclass
+class _Merged:
+    """A chunk's merge values, per tag (index = expression index), each a list over the rows."""
+
+    multiline: np.ndarray
+    missing: np.ndarray
+    outputs: list[list[str]] = field(default_factory=list)  # as inserted (HTML-escaped in HTML)
+    rendered: list[list[str]] = field(default_factory=list)  # as read (unescaped)
+    folded: list[list[str]] = field(default_factory=list)  # outputs with every digit made 1: cache keys
+    missing_tags: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Recipients:
+    """A chunk's addresses, resolved; lists over the rows (None / UNKNOWN where the address is invalid)."""
+
+    local_arr: pa.Array
+    domain_arr: pa.Array
+    udomain: list[str]
+    internal: np.ndarray
+    party: list[Party]
+    account: list[str | None]
+    via: list[str | None]
+    external: list[bool]  # the message has an external recipient: the recipient or a fixed Cc/Bcc
+
+
+@dataclass
+class _Evaluation:
+    emails: list[str | None]
+    valid: np.ndarray
+    masks: dict[str, np.ndarray]  # campaign reasons: rows held for each
+    hits: list[tuple[int, Finding]]  # (row, finding) of the core rules beyond the template's
+    missing_tags: dict[str, int]
+    checked_in_full: int
 
 
 @dataclass
@@ -157,6 +201,18 @@ class Plan:
         self.sites = self._sites()
         self.display = template.parts["to_display"].with_sentinels() if "to_display" in template.parts else ""
         self.display_exprs = tuple(e.index for e in self.exprs if e.part == "to_display")
+        # When a separator stands between every tag of the display name and its neighbours, the
+        # name's words are the static words plus each value's own: each value's words are cached.
+        pieces = [p for p in SENTINEL_RE.split(self.display)]
+        self.display_split = all(
+            (i == 0 or DISPLAY_SPLIT.match(p[:1] or " "))
+            and (i == len(pieces) - 1 or DISPLAY_SPLIT.match(p[-1:] or " "))
+            and (p or i in (0, len(pieces) - 1))
+            for i, p in enumerate(pieces)
+        )
+        self.display_words = frozenset(
+            w for p in pieces for w in DISPLAY_SPLIT.split(fold(p)) if w
+        ) | frozenset(canonical(w) for p in pieces for w in DISPLAY_SPLIT.split(fold(p)) if w)
         self._plan_greeting()
         self._plan_balance()
         self._plan_mentions()
@@ -164,15 +220,19 @@ class Plan:
         addresses, domains = (
             read_suppression(self.settings.suppression_list) if self.settings.suppression_list else ([], [])
         )
-        self.suppressed = frozenset(addresses)
-        self.suppressed_domains = frozenset(domains)
-        self.test_list = self.settings.test_recipients
+        self.suppressed = pa.array(sorted(set(addresses)), pa.string())
+        self.suppressed_domains = pa.array(sorted(set(domains)), pa.string())
+        self.test_list = pa.array(sorted(self.settings.test_recipients), pa.string())
+        contacts = self.org.directory.contacts
+        self.contact_emails = pa.array(list(contacts), pa.string())
+        self.contact_accounts = np.array([c.account_id for c in contacts.values()] or [None], dtype=object)
 
         self._site_cache = _Cache()
         self._baselines: dict[tuple[int, bool], set[tuple]] = {}
         self._recipient_cache = _Cache()
         self._domain_cache = _Cache()
         self._greeting_cache = _Cache()
+        self._words_cache = _Cache()
         self._claim_cache = _Cache()
         self._balance_cache = _Cache()
         self._mention_cache = _Cache()
@@ -327,141 +387,145 @@ class Plan:
                 self.static_accounts |= {m.account_id for m in found}
                 self.static_mention_lines.append(line)
         self.mention_sites = [s for s in self.sites if s.kind in ("subject", "body")]
-        # Digits may be folded for the mention cache only if no account is named by digits alone.
-        self.fold_mentions = all(re.search(r"[^\W\d_]", term) for term in self.mentions.terms)
+        # A value none of whose words is a word of an account name cannot be part of a mention;
+        # where its tag stands apart from the text around it, every such value finds the same.
+        self.mention_words = frozenset(w for term in self.mentions.terms for w in term.split(" "))
+        self.apart = {s.id: _tags_stand_apart(s.text) for s in self.mention_sites}
+        self._opaque_cache = _Cache()
 
-    # -- per chunk ------------------------------------------------------------------------------------
+    # -- per chunk: column by column, each check on the distinct values only ------------------------
 
     def check_batch(self, batch: pa.RecordBatch, index: int = 0) -> ChunkResult:
         """Check one chunk of the audience (any size; results do not depend on how it is cut)."""
-        n = batch.num_rows
-        settings = self.settings
-        limit = settings.samples
+        ev = self._evaluate(batch)
+        return self._result(index, batch, ev)
+
+    def row_findings(self, batch: pa.RecordBatch) -> list[list[Finding]]:
+        """Per row, the findings of the core rules on that recipient's message beyond the template's
+        (what `check_batch` counts; for tests and for looking into one recipient)."""
+        ev = self._evaluate(batch)
+        out: list[list[Finding]] = [[] for _ in range(batch.num_rows)]
+        for row, f in ev.hits:
+            out[row].append(f)
+        return out
+
+    def _evaluate(self, batch: pa.RecordBatch) -> _Evaluation:
         columns = set(batch.schema.names)
         email_col = self.template.email_column
         if email_col not in columns:
             raise InputError(f"the audience has no {email_col!r} column (the recipient's address)")
         emails_arr = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(batch.column(email_col))))
-        valid = pc.fill_null(pc.match_substring_regex(emails_arr, EMAIL_RE), False).to_numpy(
-            zero_copy_only=False
-        )
+        valid = _mask(pc.match_substring_regex(emails_arr, EMAIL_RE))
         emails: list[str | None] = emails_arr.to_pylist()
+        merged = self._outputs(batch, columns)
+        rec = self._recipients(emails_arr, valid)
 
-        outputs, missing_by_expr, multiline = self._outputs(batch, columns)
-        missing = np.zeros(n, dtype=bool)
-        missing_tags: dict[str, int] = {}
-        for expr, rows in zip(self.exprs, missing_by_expr, strict=True):
-            missing |= rows
-            if rows.any():
-                missing_tags[expr.tag] = missing_tags.get(expr.tag, 0) + int(rows.sum())
-        reasons: dict[str, list[int]] = {}
-        examples: dict[str, Finding] = {}
-        notes: dict[str, int] = {}
-
-        def mark(reason: str, mask: np.ndarray) -> None:
-            rows = np.flatnonzero(mask)
-            if len(rows):
-                reasons.setdefault(reason, []).extend(rows.tolist())
-
-        mark(INVALID_ADDRESS, ~valid)
-        mark(MISSING_MERGE_FIELD, missing)
+        masks: dict[str, np.ndarray] = {INVALID_ADDRESS: ~valid, MISSING_MERGE_FIELD: merged.missing}
         if self.options.segment:
-            mark(SEGMENT_MISMATCH, ~segment_mask(batch, self.options.segment))
-
-        rendered = [
-            [htmllib.unescape(o) for o in out] if self.exprs[i].escape else out
-            for i, out in enumerate(outputs)
-        ]
-        slow = multiline.copy()
-        for site in self.blank_before_greeting:
-            slow |= np.array(
-                [
-                    not "".join(values).strip()
-                    for values in zip(*(rendered[i] for i in site.exprs), strict=True)
-                ],
-                dtype=bool,
+            masks[SEGMENT_MISMATCH] = ~segment_mask(batch, self.options.segment)
+        masks[SUPPRESSED] = valid & (
+            _mask(pc.is_in(emails_arr, value_set=self.suppressed))
+            | _mask(pc.is_in(rec.domain_arr, value_set=self.suppressed_domains))
+        )
+        if self.settings.hold_role_addresses:
+            masks[ROLE_ADDRESS] = valid & _mask(pc.is_in(rec.local_arr, value_set=ROLE_ARRAY))
+        if self.test_mode:
+            masks[NOT_ON_TEST_LIST] = (
+                valid & ~rec.internal & ~_mask(pc.is_in(emails_arr, value_set=self.test_list))
             )
 
-        checked_in_full = 0
-        for row in np.flatnonzero(valid).tolist():
-            email = emails[row]
-            assert email is not None
-            local, _, domain = email.rpartition("@")
-            if email in self.suppressed or domain in self.suppressed_domains:
-                reasons.setdefault(SUPPRESSED, []).append(row)
-            if settings.hold_role_addresses and local in ROLE_LOCAL_PARTS:
-                reasons.setdefault(ROLE_ADDRESS, []).append(row)
-            recipient = self.resolve(email, domain, rendered, row)
-            if self.test_mode and email not in self.test_list and recipient.party is not Party.INTERNAL:
-                reasons.setdefault(NOT_ON_TEST_LIST, []).append(row)
-            if slow[row]:
-                checked_in_full += 1
-                found = self._full_recipient_findings(batch, row, recipient)
-            else:
-                found = self.recipient_findings(recipient, outputs, rendered, row)
-            for f in found:
-                if f.severity <= Severity.INFO or (self.test_mode and f.rule == "test-marker"):
-                    notes[f.rule] = notes.get(f.rule, 0) + 1
-                    continue
-                rows = reasons.setdefault(f.rule, [])
-                if not rows or rows[-1] != row:
-                    rows.append(row)
-                if f.rule not in examples:
-                    examples[f.rule] = f
+        slow = merged.multiline.copy()
+        for site in self.blank_before_greeting:
+            slow |= np.array(
+                [not "".join(v).strip() for v in zip(*(merged.rendered[i] for i in site.exprs), strict=True)],
+                dtype=bool,
+            )
+        rows = np.flatnonzero(valid & ~slow).tolist()
+        hits: list[tuple[int, Finding]] = []
+        self._recipient_only_hits(rec, emails, rows, hits)
+        self._site_hits(merged, rec, rows, hits)
+        self._balance_hits(merged, rec, rows, hits)
+        self._foreign_hits(merged, rec, rows, hits)
+        self._greeting_hits(merged, rec, emails, rows, hits)
+        full_rows = np.flatnonzero(valid & slow).tolist()
+        for row in full_rows:
+            hits.extend((row, f) for f in self._full_recipient_findings(batch, row))
+        return _Evaluation(emails, valid, masks, hits, merged.missing_tags, len(full_rows))
 
-        held = np.zeros(n, dtype=bool)
-        for rows in reasons.values():
-            held[rows] = True
-        samples = {}
-        for reason, rows in reasons.items():
-            rows.sort()
-            samples[reason] = [emails[r] or _shown(batch, email_col, r) for r in rows[:limit]]
+    def _result(self, index: int, batch: pa.RecordBatch, ev: _Evaluation) -> ChunkResult:
+        emails, valid, masks, hits = ev.emails, ev.valid, ev.masks, ev.hits
+        held = np.zeros(batch.num_rows, dtype=bool)
+        reasons: dict[str, np.ndarray] = {}
+        for reason, mask in masks.items():
+            if mask.any():
+                reasons[reason] = np.flatnonzero(mask)
+                held |= mask
+        examples: dict[str, Finding] = {}
+        notes: dict[str, set[int]] = {}
+        by_rule: dict[str, set[int]] = {}
+        for row, f in sorted(hits, key=lambda h: h[0]):
+            if f.severity <= Severity.INFO or (self.test_mode and f.rule == "test-marker"):
+                notes.setdefault(f.rule, set()).add(row)
+                continue
+            by_rule.setdefault(f.rule, set()).add(row)
+            examples.setdefault(f.rule, f)
+        for rule, rule_rows in by_rule.items():
+            reasons[rule] = np.array(sorted(rule_rows), dtype=np.int64)
+            held[reasons[rule]] = True
+        email_col = self.template.email_column
+        samples = {
+            reason: [
+                emails[r] or _shown(batch, email_col, r) for r in found[: self.settings.samples].tolist()
+            ]
+            for reason, found in reasons.items()
+        }
         return ChunkResult(
             index=index,
-            rows=n,
-            reasons={r: len(rows) for r, rows in reasons.items()},
+            rows=batch.num_rows,
+            reasons={r: len(found) for r, found in reasons.items()},
             samples=samples,
             examples=examples,
-            notes=notes,
-            missing_tags=missing_tags,
+            notes={rule: len(found) for rule, found in notes.items()},
+            missing_tags=ev.missing_tags,
             emails=[e if ok else None for e, ok in zip(emails, valid.tolist(), strict=True)],
             held=held,
-            checked_in_full=checked_in_full,
+            checked_in_full=ev.checked_in_full,
         )
 
-    def _outputs(
-        self, batch: pa.RecordBatch, columns: set[str]
-    ) -> tuple[list[list[str]], list[np.ndarray], np.ndarray]:
-        """Per merge tag: what it renders to for each row, and the rows where it is empty; and the rows
-        with a line break in some value."""
+    def _outputs(self, batch: pa.RecordBatch, columns: set[str]) -> _Merged:
+        """What every merge tag renders to, row by row; which rows leave a tag empty or break a line."""
         n = batch.num_rows
-        multiline = np.zeros(n, dtype=bool)
-        outputs: list[list[str]] = []
-        missing_by_expr: list[np.ndarray] = []
+        merged = _Merged(multiline=np.zeros(n, dtype=bool), missing=np.zeros(n, dtype=bool))
         for expr in self.exprs:
-            if expr.column is not None:
-                if expr.column not in columns:
-                    out = [""] * n
-                    missing = np.ones(n, dtype=bool)
-                else:
-                    column = batch.column(expr.column)
-                    values = column.to_pylist()
-                    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                        text = ["" if v is None else v for v in values]
-                    else:
-                        text = ["" if v is None else str(v) for v in values]
-                    arr = pa.array(text, pa.string())
-                    missing = pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
-                    multiline |= pc.match_substring_regex(arr, "[\r\n]").to_numpy(zero_copy_only=False)
-                    out = _escape(arr).to_pylist() if expr.escape else text
+            if expr.column is not None and expr.column not in columns:
+                arr = pa.array([""] * n, pa.string())
+            elif expr.column is not None:
+                column = batch.column(expr.column)
+                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                    arr = pc.fill_null(pc.cast(column, pa.string()), "")
+                else:  # Jinja renders str(value): 1.0 stays "1.0", where an Arrow cast would write "1"
+                    arr = pa.array(["" if v is None else str(v) for v in column.to_pylist()], pa.string())
+                if expr.escape:
+                    arr = _escape(arr)
             else:
-                out = self._render_expression(expr, batch, columns)
-                raw = [htmllib.unescape(o) for o in out] if expr.escape else out
-                missing = np.array([not o.strip() for o in raw], dtype=bool)
-                multiline |= np.array(["\n" in o or "\r" in o for o in raw], dtype=bool)
-            outputs.append(out)
-            missing_by_expr.append(missing)
-        return outputs, missing_by_expr, multiline
+                arr = pa.array(self._render_expression(expr, batch, columns), pa.string())
+            if not expr.escape:
+                raw = arr
+            elif expr.column is not None:
+                raw = _unescape(arr)
+            else:  # a filter may return markup: read it as the HTML parser would
+                raw = pa.array([htmllib.unescape(v) for v in arr.to_pylist()], pa.string())
+            empty = _mask(pc.equal(pc.utf8_trim_whitespace(raw), ""))
+            merged.missing |= empty
+            if empty.any():
+                merged.missing_tags[expr.tag] = int(empty.sum())
+            merged.multiline |= _mask(pc.match_substring_regex(raw, "[\r\n]"))
+            merged.outputs.append(arr.to_pylist())
+            merged.rendered.append(raw.to_pylist() if expr.escape else merged.outputs[-1])
+            # Fold the text as read, then escape again: folding "&#39;" would make another character.
+            folded = pc.replace_substring_regex(raw, r"\d", "1")
+            merged.folded.append((_escape(folded) if expr.escape else folded).to_pylist())
+        return merged
 
     def _render_expression(self, expr: Any, batch: pa.RecordBatch, columns: set[str]) -> list[str]:
         names = sorted(n for n in expr.names if n in columns)
@@ -476,72 +540,116 @@ class Plan:
             out.append(hit)
         return out
 
-    # -- per recipient --------------------------------------------------------------------------------
+    def _recipients(self, emails: pa.Array, valid: np.ndarray) -> _Recipients:
+        """Every address resolved as the parser resolves it: internal, an account (by contact, else by
+        domain or a parent domain) or unknown; one look-up per distinct domain."""
+        parts = pc.extract_regex(emails, r"^(?P<local>.*)@(?P<domain>[^@]*)$")
+        local_arr, domain_arr = parts.field("local"), parts.field("domain")
+        encoded = pc.dictionary_encode(domain_arr)
+        uniques = encoded.dictionary.to_pylist()
+        codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False) if uniques else None
+        known = [self._domain(d) for d in uniques]
+        udomain = np.array([k[0] for k in known] or [""], dtype=object)
+        internal_u = np.array([k[1] for k in known] or [False], dtype=bool)
+        account_u = np.array([k[2] for k in known] or [None], dtype=object)
+        n = len(emails)
+        if codes is None:
+            codes = np.zeros(n, dtype=np.int64)
+        contact = pc.fill_null(pc.index_in(emails, value_set=self.contact_emails), -1).to_numpy(
+            zero_copy_only=False
+        )
+        has_contact = (contact >= 0) & valid
+        internal = internal_u[codes] & valid
+        account = np.where(has_contact, self.contact_accounts[np.maximum(contact, 0)], account_u[codes])
+        account[internal | ~valid] = None
+        # numpy would store the Party members as plain strings: keep codes, map them back after.
+        party = np.full(n, 2, dtype=np.int8)
+        party[account != None] = 1  # noqa: E711 - elementwise comparison
+        party[internal] = 0
+        via = np.where(has_contact, "contact", np.where(account != None, "domain", None))  # noqa: E711
+        via[internal | ~valid] = None
+        return _Recipients(
+            local_arr=local_arr,
+            domain_arr=domain_arr,
+            udomain=udomain[codes].tolist(),
+            internal=internal,
+            party=[PARTIES[code] for code in party.tolist()],
+            account=account.tolist(),
+            via=via.tolist(),
+            external=(~internal | self.fixed_external).tolist(),
+        )
 
-    def resolve(self, email: str, domain: str, rendered: list[list[str]], row: int) -> Address:
-        """The recipient as the parser would resolve it (internal, account by contact or domain, unknown)."""
+    def _domain(self, domain: str) -> tuple[str, bool, str | None]:
         known = self._domain_cache.get(domain)
         if known is None:
             udomain = _unicode_domain(domain)
             internal = self.org.is_internal_domain(udomain)
             account = None if internal else self.org.directory.resolve("", udomain)[0]
             known = self._domain_cache.put(domain, (udomain, internal, account))
-        udomain, internal, account = known
-        display = self.display.translate(
-            {SENTINEL_BASE + i: rendered[i][row] for i in self.display_exprs}
-        ).strip()
-        if internal:
-            return Address(email, display, "To", udomain, Party.INTERNAL)
-        contact = self.org.directory.contacts.get(email)
-        if contact is not None:
-            return Address(email, display, "To", udomain, Party.ACCOUNT, contact.account_id, "contact")
-        if account is not None:
-            return Address(email, display, "To", udomain, Party.ACCOUNT, account, "domain")
-        return Address(email, display, "To", udomain, Party.UNKNOWN)
+        return known
 
-    def recipient_findings(
-        self, recipient: Address, outputs: list[list[str]], rendered: list[list[str]], row: int
-    ) -> list[Finding]:
-        """Findings on this recipient's message that the template findings do not already cover."""
-        external = recipient.is_external or self.fixed_external
-        found: list[Finding] = []
-        key = (recipient.party, recipient.account_id, recipient.domain, recipient.via)
-        hit = self._recipient_cache.get(key)
-        if hit is None:
-            hit = self._recipient_cache.put(key, self._recipient_only(recipient))
-        found.extend(hit)
-        for site in self.sites:
-            values = tuple(outputs[i][row] for i in site.exprs)
-            folded = values if site.exact else tuple(DIGIT.sub("1", v) for v in values)
-            skey = (site.id, external, folded)
-            hit = self._site_cache.get(skey)
-            if hit is None:
-                hit = self._site_cache.put(skey, self._site_findings(site, folded, external))
-            found.extend(hit)
-        accounts = [recipient.account_id] if recipient.party is Party.ACCOUNT else []
-        if self.balance_rule is not None and (self.static_claims or self.claim_sites):
-            balance_accounts = list(dict.fromkeys(accounts + self.fixed_balance_accounts))
-            if balance_accounts:
-                found.extend(self._balance(balance_accounts, recipient, outputs, rendered, row))
-        if self.foreign_rule is not None:
-            recipient_accounts = frozenset(accounts + self.fixed_accounts)
-            if recipient_accounts:
-                found.extend(self._foreign(recipient_accounts, recipient, rendered, row))
-        if self.greeting_rule is not None and self.greeting_line is not None:
-            found.extend(self._greeting(recipient, rendered, row))
-        return found
-
-    def _recipient_only(self, recipient: Address) -> tuple[Finding, ...]:
-        """Rules that judge the recipients alone (cross-account, lookalike domains), on an empty message."""
-        stub = self._message(recipients=[recipient, *self.fixed])
-        template = {(f.rule, f.evidence) for f in self.template_findings}
-        return tuple(
-            f
-            for f in self.guard.check_message(stub).findings
-            if f.rule not in (FOREIGN, BALANCE, GREETING_RULE) and (f.rule, f.evidence) not in template
+    def _address(self, rec: _Recipients, emails: list[str | None], row: int, display: str = "") -> Address:
+        return Address(
+            emails[row] or "", display, "To", rec.udomain[row], rec.party[row], rec.account[row], rec.via[row]
         )
 
+    # -- per recipient, by distinct values -----------------------------------------------------------
+
+    def _recipient_only_hits(
+        self, rec: _Recipients, emails: list[str | None], rows: list[int], hits: list[tuple[int, Finding]]
+    ) -> None:
+        """Rules that judge the recipients alone (cross-account, lookalike domains), per distinct
+        (party, account, domain), on a message with no text."""
+        keys = list(zip(rec.party, rec.account, rec.udomain, rec.via, strict=True))
+        first: dict[tuple, int] = {}
+        for row in rows:
+            first.setdefault(keys[row], row)
+        template = {(f.rule, f.evidence) for f in self.template_findings}
+        firing: dict[tuple, tuple[Finding, ...]] = {}
+        for key, row in first.items():
+            found = self._recipient_cache.get(key)
+            if found is None:
+                stub = self._message(recipients=[self._address(rec, emails, row), *self.fixed])
+                found = self._recipient_cache.put(
+                    key,
+                    tuple(
+                        f
+                        for f in self.guard.check_message(stub).findings
+                        if f.rule not in (FOREIGN, BALANCE, GREETING_RULE)
+                        and (f.rule, f.evidence) not in template
+                    ),
+                )
+            if found:
+                firing[key] = found
+        if firing:
+            for row in rows:
+                found = firing.get(keys[row])
+                if found:
+                    hits.extend((row, f) for f in found)
+
+    def _site_hits(
+        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+    ) -> None:
+        """The text rules on each place holding merge tags, per distinct value (digits folded)."""
+        external = rec.external
+        for site in self.sites:
+            source = merged.outputs if site.exact else merged.folded
+            values = list(zip(*(source[i] for i in site.exprs), strict=True))
+            firing: dict[tuple, tuple[Finding, ...]] = {}
+            for key in {(external[row], values[row]) for row in rows}:
+                found = self._site_cache.get((site.id, key))
+                if found is None:
+                    found = self._site_cache.put((site.id, key), self._site_findings(site, key[1], key[0]))
+                if found:
+                    firing[key] = found
+            if firing:
+                for row in rows:
+                    found = firing.get((external[row], values[row]))
+                    if found:
+                        hits.extend((row, f) for f in found)
+
     def _site_findings(self, site: Site, values: tuple[str, ...], external: bool) -> tuple[Finding, ...]:
+        """Findings the values cause at this site: those of the sentinel version are the template's."""
         baseline = self._baselines.get((site.id, external))
         if baseline is None:
             baseline = {_key(f) for f in self._site_check(site, {}, external)}
@@ -561,12 +669,7 @@ class Plan:
             line = BodyLine(site.line.number, site.text.translate(raw), site.line.quoted)
             fields["lines"] = [line]
             fields["links"] = _text_links(line)
-            fields["amounts"] = [
-                Amount(value, currency, line.number, start, end, written, line.quoted)
-                for start, end, value, currency, written in find_amounts(
-                    line.text, self.guard.dollar_currency
-                )
-            ]
+            fields["amounts"] = self._amounts(line.text, line)
         else:
             fields["html_source"] = (self.base.html_source or "").translate(fills)
             if site.kind == "html":
@@ -586,48 +689,83 @@ class Plan:
         stub = self._message(recipients=[self.probes[external], *self.fixed], **fields)
         return [f for f in self.guard.check_message(stub).findings if f.rule not in RECIPIENT_AWARE]
 
-    def _balance(
-        self,
-        accounts: list[str],
-        recipient: Address,
-        outputs: list[list[str]],
-        rendered: list[list[str]],
-        row: int,
-    ) -> tuple[Finding, ...]:
-        texts: list[tuple[Site, str]] = []
+    def _balance_hits(
+        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+    ) -> None:
+        """Balance claims against the ledger, per distinct (account, claim lines as merged)."""
+        if self.balance_rule is None or not (self.static_claims or self.claim_sites):
+            return
+        fixed = self.fixed_balance_accounts
+        rows = [row for row in rows if rec.account[row] is not None or fixed]
+        if not rows:
+            return
+        claiming: list[tuple[Site, list[tuple], dict[tuple, bool], list[tuple]]] = []
         for site in self.claim_sites:
-            values = tuple(outputs[i][row] for i in site.exprs)
-            folded = tuple(DIGIT.sub("1", v) for v in values)
-            key = (site.id, folded)
-            claims = self._claim_cache.get(key)
-            if claims is None:
-                # Digits folded to 1 keep every span and window where it was: a line that makes a
-                # balance claim with the folded values makes one with the real values.
-                text = site.text.translate(
-                    {SENTINEL_BASE + i: v for i, v in zip(site.exprs, folded, strict=True)}
-                )
-                claims = self._claim_cache.put(
-                    key, bool(balance_claims(text, self._amounts(text, site.line)))
-                )
-            if claims:
-                texts.append(
-                    (site, site.text.translate({SENTINEL_BASE + i: rendered[i][row] for i in site.exprs}))
-                )
-        if not texts and not self.static_claims:
-            return ()
-        key = (tuple(accounts), tuple(text for _, text in texts))
-        hit = self._balance_cache.get(key)
-        if hit is None:
-            lines = [line for line, _ in self.static_claims]
-            amounts = [a for _, found in self.static_claims for a in found]
-            for site, text in texts:
-                assert site.line is not None
-                lines.append(BodyLine(site.line.number, text, False))
-                amounts += self._amounts(text, site.line)
-            stub = self._message(recipients=[recipient, *self.fixed], lines=lines, amounts=amounts)
-            assert self.balance_rule is not None
-            hit = self._balance_cache.put(key, tuple(self.balance_rule.check(stub)))
-        return hit
+            folded = list(zip(*(merged.folded[i] for i in site.exprs), strict=True))
+            makes_claim = {key: self._makes_claim(site, key) for key in {folded[row] for row in rows}}
+            if any(makes_claim.values()):
+                values = list(zip(*(merged.rendered[i] for i in site.exprs), strict=True))
+                claiming.append((site, folded, makes_claim, values))
+        if not claiming and not self.static_claims:
+            return
+        # The claim lines are a function of the values: key by the values, render on a miss only.
+        keys = [
+            (
+                rec.account[row],
+                tuple(values[row] if claims[folded[row]] else None for _, folded, claims, values in claiming),
+            )
+            for row in rows
+        ]
+        firing: dict[tuple, tuple[Finding, ...]] = {}
+        for key in set(keys):
+            found = self._balance_cache.get(key)
+            if found is None:
+                accounts = list(dict.fromkeys(([key[0]] if key[0] else []) + fixed))
+                lines = [
+                    (site, site.text.translate(dict(zip(_sentinels(site.exprs), values, strict=True))))
+                    for (site, *_), values in zip(claiming, key[1], strict=True)
+                    if values is not None
+                ]
+                found = self._balance_cache.put(key, self._balance(accounts, lines))
+            if found:
+                firing[key] = found
+        if firing:
+            for row, key in zip(rows, keys, strict=True):
+                found = firing.get(key)
+                if found:
+                    hits.extend((row, f) for f in found)
+
+    def _makes_claim(self, site: Site, folded: tuple[str, ...]) -> bool:
+        """Does this line state a balance with these values? Digits folded to 1 keep every span and
+        window where it was, so the answer holds for every value of the same shape."""
+        key = (site.id, folded)
+        claims = self._claim_cache.get(key)
+        if claims is None:
+            fills = {SENTINEL_BASE + i: v for i, v in zip(site.exprs, folded, strict=True)}
+            raw = {
+                k: htmllib.unescape(v) if self.exprs[k - SENTINEL_BASE].escape else v
+                for k, v in fills.items()
+            }
+            text = site.text.translate(raw)
+            claims = self._claim_cache.put(key, bool(balance_claims(text, self._amounts(text, site.line))))
+        return claims
+
+    def _balance(self, accounts: list[str], claim_lines: list[tuple[Site, str]]) -> tuple[Finding, ...]:
+        lines = [line for line, _ in self.static_claims]
+        amounts = [a for _, found in self.static_claims for a in found]
+        for site, text in claim_lines:
+            assert site.line is not None
+            lines.append(BodyLine(site.line.number, text, False))
+            amounts += self._amounts(text, site.line)
+        recipients = [
+            Address(f"recipient@{PROBE_DOMAIN}", "", "To", PROBE_DOMAIN, Party.ACCOUNT, a, "contact")
+            for a in accounts
+        ]
+        stub = self._message(
+            recipients=recipients, lines=sorted(lines, key=lambda ln: ln.number), amounts=amounts
+        )
+        assert self.balance_rule is not None
+        return tuple(self.balance_rule.check(stub))
 
     def _amounts(self, text: str, line: BodyLine | None) -> list[Amount]:
         number = line.number if line is not None else 0
@@ -636,90 +774,197 @@ class Plan:
             for start, end, value, currency, written in find_amounts(text, self.guard.dollar_currency)
         ]
 
-    def _foreign(
-        self, recipient_accounts: frozenset[str], recipient: Address, rendered: list[list[str]], row: int
-    ) -> tuple[Finding, ...]:
-        mentioned = set(self.static_accounts)
-        places: list[tuple[Site, str]] = []
+    def _foreign_hits(
+        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+    ) -> None:
+        """Other customers named in the text (static or merged) when the message goes to a customer."""
+        if self.foreign_rule is None:
+            return
+        fixed = frozenset(self.fixed_accounts)
+        rows = [row for row in rows if rec.account[row] is not None or fixed]
+        if not rows:
+            return
+        # Per site, the accounts each row's values name (most values name none).
+        naming: list[tuple[Site, list[tuple], dict[tuple, frozenset[str]]]] = []
         for site in self.mention_sites:
-            values = tuple(rendered[i][row] for i in site.exprs)
-            key = (site.id, tuple(DIGIT.sub("1", v) for v in values) if self.fold_mentions else values)
-            accounts = self._mention_cache.get(key)
-            if accounts is None:
-                accounts = self._mention_cache.put(
-                    key, frozenset(m.account_id for m in self.mentions.find(self._fill_text(site, values)))
-                )
-            if accounts:
-                mentioned |= accounts
-                places.append((site, self._fill_text(site, values)))
-        if not mentioned - recipient_accounts:
-            return ()
-        key = (recipient_accounts, tuple(text for _, text in places))
-        hit = self._foreign_cache.get(key)
-        if hit is None:
-            subject = self.base.subject if self.static_subject_mentions else ""
-            lines = list(self.static_mention_lines)
-            for site, text in places:
-                if site.kind == "subject":
-                    subject = text
-                else:
-                    assert site.line is not None
-                    lines.append(BodyLine(site.line.number, text, site.line.quoted))
-            lines.sort(key=lambda ln: ln.number)
-            stub = self._message(recipients=[recipient, *self.fixed], subject=subject, lines=lines)
-            assert self.foreign_rule is not None
-            hit = self._foreign_cache.put(key, tuple(self.foreign_rule.check(stub)))
-        return hit
+            values = list(zip(*(merged.rendered[i] for i in site.exprs), strict=True))
+            named: dict[tuple, frozenset[str]] = {}
+            for key in {values[row] for row in rows}:
+                named[key] = self._named(site, key)
+            if any(named.values()):
+                naming.append((site, values, named))
+        static = frozenset(self.static_accounts)
+        for row in rows:
+            recipient_accounts = fixed | {rec.account[row]} - {None}
+            others = static - recipient_accounts
+            for _, values, named in naming:
+                others |= named[values[row]] - recipient_accounts
+            if not others:
+                continue
+            places = [
+                (site, self._fill_text(site, values[row]))
+                for site, values, named in naming
+                if named[values[row]]
+            ]
+            key = (frozenset(recipient_accounts), tuple(text for _, text in places))
+            found = self._foreign_cache.get(key)
+            if found is None:
+                found = self._foreign_cache.put(key, self._foreign(recipient_accounts, places))
+            hits.extend((row, f) for f in found)
+
+    def _named(self, site: Site, values: tuple[str, ...]) -> frozenset[str]:
+        """The accounts named on this site's line with these values."""
+        key = (site.id, tuple(map(self._mention_key, values)) if self.apart[site.id] else values)
+        accounts = self._mention_cache.get(key)
+        if accounts is None:
+            found = self.mentions.find(self._fill_text(site, values))
+            accounts = self._mention_cache.put(key, frozenset(m.account_id for m in found))
+        return accounts
+
+    def _mention_key(self, value: str) -> str:
+        """The value itself, or OPAQUE when it cannot take part in any mention (see `mention_words`)."""
+        key = self._opaque_cache.get(value)
+        if key is None:
+            words = MENTION_WORD.findall(value)
+            inert = (
+                bool(words)
+                and "@" not in value
+                and not MENTION_DOMAIN.search(value)
+                and not any(w.lower().replace("’", "'") in self.mention_words for w in words)
+            )
+            key = self._opaque_cache.put(value, OPAQUE if inert else value)
+        return key
+
+    def _foreign(self, recipient_accounts: set[str], places: list[tuple[Site, str]]) -> tuple[Finding, ...]:
+        subject = self.base.subject if self.static_subject_mentions else ""
+        lines = list(self.static_mention_lines)
+        for site, text in places:
+            if site.kind == "subject":
+                subject = text
+            else:
+                assert site.line is not None
+                lines.append(BodyLine(site.line.number, text, site.line.quoted))
+        lines.sort(key=lambda ln: ln.number)
+        recipients = [
+            Address(f"recipient@{PROBE_DOMAIN}", "", "To", PROBE_DOMAIN, Party.ACCOUNT, a, "contact")
+            for a in sorted(recipient_accounts)
+        ]
+        stub = self._message(recipients=recipients, subject=subject, lines=lines)
+        assert self.foreign_rule is not None
+        return tuple(self.foreign_rule.check(stub))
 
     def _fill_text(self, site: Site, values: tuple[str, ...]) -> str:
         text = site.text.translate({SENTINEL_BASE + i: v for i, v in zip(site.exprs, values, strict=True)})
         return SUBJECT_SPACE.sub(" ", text).strip() if site.kind == "subject" else text
 
-    def _greeting(self, recipient: Address, rendered: list[list[str]], row: int) -> tuple[Finding, ...]:
+    def _greeting_hits(
+        self,
+        merged: _Merged,
+        rec: _Recipients,
+        emails: list[str | None],
+        rows: list[int],
+        hits: list[tuple[int, Finding]],
+    ) -> None:
+        """The greeted names against the recipient's: only recipients whose display name does not
+        cover every name greeted go through the greeting rule itself (the rule knows those words and
+        more, so it cannot fire on the others)."""
         line = self.greeting_line
-        assert line is not None and self.greeting_rule is not None
+        if self.greeting_rule is None or line is None:
+            return
         site = self.greeting_site
-        text = (
-            line.text
-            if site is None
-            else site.text.translate({SENTINEL_BASE + i: rendered[i][row] for i in site.exprs})
+        greet_exprs = site.exprs if site is not None else ()
+        greeted = list(zip(*(merged.rendered[i] for i in greet_exprs), strict=True)) if greet_exprs else None
+        names: dict[tuple, tuple[tuple[tuple[str, str], ...], ...]] = {}
+        for key in {greeted[row] for row in rows} if greeted is not None else {()}:
+            text = (
+                site.text.translate(dict(zip(_sentinels(greet_exprs), key, strict=True)))
+                if site
+                else line.text
+            )
+            names[key] = self._greeted(text)
+        if not any(names.values()):
+            return
+        shown = (
+            list(zip(*(merged.rendered[i] for i in self.display_exprs), strict=True))
+            if self.display_exprs
+            else None
         )
+        pairs = [
+            (greeted[row] if greeted is not None else (), shown[row] if shown is not None else ())
+            for row in rows
+        ]
+        doubtful = {
+            pair
+            for pair in set(pairs)
+            if names[pair[0]] and not self._display_covers(names[pair[0]], pair[1])
+        }
+        for row, pair in zip(rows, pairs, strict=True):
+            if pair not in doubtful:
+                continue
+            greet_values, display_values = pair
+            text = (
+                site.text.translate(dict(zip(_sentinels(greet_exprs), greet_values, strict=True)))
+                if site
+                else line.text
+            )
+            display = self.display.translate(
+                dict(zip(_sentinels(self.display_exprs), display_values, strict=True))
+            ).strip()
+            recipient = self._address(rec, emails, row, display)
+            stub = self._message(
+                recipients=[recipient, *self.fixed], lines=[BodyLine(line.number, text, False)]
+            )
+            hits.extend((row, f) for f in self.greeting_rule.check(stub))
+
+    def _display_covers(
+        self, parts: tuple[tuple[tuple[str, str], ...], ...], values: tuple[str, ...]
+    ) -> bool:
+        """Every greeted name has a word in the display name, as the greeting rule reads words."""
+        if self.display_split:
+            words = [self.display_words, *map(self._words, values)]
+        else:
+            fills = dict(zip(_sentinels(self.display_exprs), values, strict=True))
+            words = [self._words(self.display.translate(fills).strip())]
+        return all(any(t in w or c in w for w in words for t, c in tokens) for tokens in parts)
+
+    def _greeted(self, text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """The names the greeting rule would check in this line: per name, its (word, canonical) pairs."""
         parts = self._greeting_cache.get(text)
         if parts is None:
-            parts = self._greeting_cache.put(text, _greeting_names(text))
-        if not parts:
-            return ()
-        # The rule knows at least the display name's words: when they cover every greeted name, it
-        # cannot fire, and the rule itself need not run.
-        display = {t for t in DISPLAY_SPLIT.split(fold(recipient.display_name)) if t}
-        display |= {canonical(t) for t in display}
-        if all(any(canonical(t) in display or t in display for t in tokens) for tokens in parts):
-            return ()
-        stub = self._message(recipients=[recipient, *self.fixed], lines=[BodyLine(line.number, text, False)])
-        return tuple(self.greeting_rule.check(stub))
+            parts = self._greeting_cache.put(
+                text, tuple(tuple((t, canonical(t)) for t in tokens) for tokens in _greeting_names(text))
+            )
+        return parts
+
+    def _words(self, name: str) -> frozenset[str]:
+        """The words the greeting rule reads from a name: folded, split, with their canonical forms."""
+        words = self._words_cache.get(name)
+        if words is None:
+            found = {t for t in DISPLAY_SPLIT.split(fold(name)) if t}
+            words = self._words_cache.put(name, frozenset(found | {canonical(t) for t in found}))
+        return words
 
     def _message(self, **fields: Any) -> Message:
-        """A message holding only the given parts of the template (rules see nothing else)."""
+        """The template message holding only the given parts (rules see nothing else).
+
+        Built by `replace`, so any field the model gains keeps the template's value. Stub lines keep
+        their line numbers, so "no footer" must be spelled as a footer after the last line.
+        """
         base = self.base
         values: dict[str, Any] = {
-            "source": base.source,
             "subject": "",
-            "sender": base.sender,
             "recipients": [],
-            "reply_to": base.reply_to,
-            "message_id": base.message_id,
             "in_reply_to": None,
             "references": [],
             "lines": [],
             "html_lines": [],
             "html_source": None,
             "links": [],
-            "attachments": base.attachments,
             "amounts": [],
-            "size": base.size,
+            "footer_line": base.footer_line if base.footer_line is not None else len(base.lines) + 1,
         }
         values.update(fields)
-        return Message(**values)
+        return replace(base, **values)
 
     # -- the reference: a recipient checked in full --------------------------------------------------
 
@@ -730,7 +975,7 @@ class Plan:
         """Every finding of the core guard on this recipient's message, rendered by Jinja."""
         return self.guard.check_message(self.guard.parse(self.template.render_message(values))).findings
 
-    def _full_recipient_findings(self, batch: pa.RecordBatch, row: int, recipient: Address) -> list[Finding]:
+    def _full_recipient_findings(self, batch: pa.RecordBatch, row: int) -> list[Finding]:
         template = {(f.rule, f.evidence) for f in self.template_findings}
         return [
             f for f in self.full_findings(self.render_row(batch, row)) if (f.rule, f.evidence) not in template
@@ -743,6 +988,40 @@ class Plan:
             for f in self.template_findings
             if recipient_external or self.fixed_external or f.rule != "test-marker"
         }
+
+
+def _mask(array: pa.Array) -> np.ndarray:
+    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
+
+
+def _unescape(array: pa.Array) -> pa.Array:
+    """Undo `_escape` (and markupsafe's escape) exactly, as the HTML parser reads the text back."""
+    for entity, char in (("&#39;", "'"), ("&#34;", '"'), ("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&")):
+        array = pc.replace_substring(array, entity, char)
+    return array
+
+
+def _tags_stand_apart(text: str) -> bool:
+    """No tag touches a word, address or domain character of the text around it (or another tag),
+    so a value's words and the text's words stay apart."""
+    for m in SENTINEL_RE.finditer(text):
+        before, after, next_after = (
+            text[m.start() - 1 : m.start()],
+            text[m.end() : m.end() + 1],
+            text[m.end() + 1 : m.end() + 2],
+        )
+        if before and (JOINS_BEFORE.match(before) or SENTINEL_RE.match(before)):
+            return False
+        if after and (JOINS_AFTER.match(after) or SENTINEL_RE.match(after)):
+            return False
+        if after in (".", "-") and next_after and WORD_CHAR.match(next_after):
+            return False
+    return True
+
+
+def _sentinels(exprs: tuple[int, ...]) -> list[int]:
+    """The sentinels' code points, as keys for `str.translate`."""
+    return [SENTINEL_BASE + i for i in exprs]
 
 
 def _key(f: Finding) -> tuple:

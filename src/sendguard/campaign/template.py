@@ -52,6 +52,7 @@ MODES = ("test", "live")
 SENTINEL_BASE = 0xE000
 SENTINEL_LIMIT = 0xF8FF
 SENTINEL_RE = re.compile("[\ue000-\uf8ff]")
+LINE_BREAKS = re.compile(r"[\r\n]+")
 ANGLE_ADDR = re.compile(r"^(?P<display>.*?)\s*<(?P<addr>[^<>]*)>\s*$", re.S)
 # Headers the campaign builds itself; every other header of the template is carried over.
 HEADER_PART = "header:"  # parts for other templated headers (List-Unsubscribe, ...) are "header:<Name>"
@@ -143,12 +144,16 @@ class Template:
     def build(self, render: Any, address: str) -> EmailMessage:
         """The message for one recipient; `render(part)` gives each part's text."""
         msg = EmailMessage()
+
+        def header(part: str) -> str:
+            # A line break in a merged header value would inject headers: it is sent as a space.
+            return LINE_BREAKS.sub(" ", render(self.parts[part])) if part in self.parts else ""
+
         for name, value in self.headers:
-            part = self.parts.get(HEADER_PART + name)
-            msg[name] = render(part) if part is not None else value
-        display = render(self.parts["to_display"]) if "to_display" in self.parts else ""
-        msg["To"] = formataddr((display.strip(), address)) if display.strip() else address
-        msg["Subject"] = render(self.parts["subject"]) if "subject" in self.parts else ""
+            msg[name] = header(HEADER_PART + name) if HEADER_PART + name in self.parts else value
+        display = header("to_display").strip()
+        msg["To"] = formataddr((display, address)) if display else address
+        msg["Subject"] = header("subject")
         text = render(self.parts["text"]) if "text" in self.parts else None
         html = render(self.parts["html"]) if "html" in self.parts else None
         if text is not None:
