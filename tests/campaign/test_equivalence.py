@@ -42,7 +42,7 @@ Content-Type: text/plain; charset=utf-8
 Dear {{ first_name }},
 
 We apologise for the outage last week; your balance of $9.00 is unchanged.
--- 
+--\x20
 RevCalc
 """
 
