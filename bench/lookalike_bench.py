@@ -456,9 +456,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     accounts = 20_000
     directory = synthetic_directory(accounts)
     index = LookalikeIndex(directory)
-    sample = rng.sample(sorted(directory), 30 if quick else 200)
+    sample = rng.sample(sorted(directory), 30 if quick else 150)
     started = time.perf_counter()
-    perms = sample_permutations(sample, per_fuzzer_cap=30 if quick else 120, rng=rng)
+    perms = sample_permutations(sample, per_fuzzer_cap=30 if quick else 100, rng=rng)
     recall = measure_recall(index, directory, perms)
     recall_s = time.perf_counter() - started
     header = load_header_domains()
@@ -485,7 +485,53 @@ def run(quick: bool = False) -> dict[str, Any]:
         "sensitivity": sensitivity,
         "speed": speed,
         "naive": naive,
+        "targets": targets(recall, false_alarms, speed, index.min_edit_length),
     }
+
+
+def targets(
+    recall: dict[str, dict[str, Any]],
+    false_alarms: dict[str, Any],
+    speed: dict[str, Any],
+    min_edit_length: int,
+) -> list[dict[str, Any]]:
+    """The brief's targets against what was measured ({"target", "measured", "met"} rows).
+
+    Recall is met only on all sources; the figure for labels of `min_edit_length` or more is shown
+    beside it, since shorter labels are deliberately left out of edit matching. Latency is met on
+    CPU time, shown beside wall-clock time, which other processes on a shared machine stretch.
+    """
+    rows = []
+    for group, fuzzers in (
+        ("one edit (pooled)", ONE_EDIT),
+        *((fuzzer, (fuzzer,)) for fuzzer in TARGETED if fuzzer not in ONE_EDIT),
+    ):
+        overall, long = pooled_recall(recall, fuzzers), pooled_recall(recall, fuzzers, "_long")
+        if overall is not None:
+            rows.append(
+                {
+                    "target": f"lookalike recall ≥ 99% on {group}",
+                    "measured": f"{_pct(overall)} ({_pct(long)} for labels ≥ {min_edit_length})",
+                    "met": overall >= 0.99,
+                }
+            )
+    if false_alarms.get("rate") is not None:
+        rows.append(
+            {
+                "target": "lookalike false alarms < 0.1% of unrelated domains",
+                "measured": f"{false_alarms['flagged']} of {false_alarms['domains']:,} = {_pct(false_alarms['rate'])}",
+                "met": false_alarms["rate"] < 0.001,
+            }
+        )
+    rows.append(
+        {
+            "target": "lookalike < 1 ms per look-up at 100k known domains",
+            "measured": f"CPU p99 {speed['cpu_p99_ms']:.2f} ms, wall p99 {speed['p99_ms']:.2f} ms "
+            f"(load {speed['load_average']:.1f}) at {speed['known_domains']:,} domains",
+            "met": speed["cpu_p99_ms"] < 1 and speed["known_domains"] >= 100_000,
+        }
+    )
+    return rows
 
 
 def _pct(x: float | None) -> str:
@@ -518,6 +564,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"{_pct(r['one_edit_recall_long'])} | |",
     ]
     fa = r["false_alarms"]
+    lines += ["", "### Against the targets", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'no'} |" for t in r["targets"]]
     lines += ["", "### False alarms on real, unrelated domains", ""]
     if "skipped" in fa:
         lines.append(f"Skipped: {fa['skipped']}.")

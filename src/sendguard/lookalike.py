@@ -25,8 +25,9 @@ millisecond, so `LookalikeIndex` is an index, never a scan:
   (`acmecom.com`) are a few more exact look-ups of rewritten keys.
 
 Edit-distance matches need labels of at least `min_edit_length` characters: among short labels
-nearly everything is one edit from something (measured in bench/lookalike_bench.py), so `ibm`
-and `ibn` are not reported, while `1bm` (homoglyph) and `ibm.net` (TLD swap) still are.
+nearly everything is one edit from something (measured in bench/lookalike_bench.py), so `ibn`
+is not reported for `ibm`, nor is `ibm.net` (another organisation, usually), while `1bm`
+(a digit for a letter) and `ibm.co` (a suffix one slip away) still are.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ ADDED_WORDS = _wordset(
     ssl staff support team update updates user users verify verification web webmail www
     """
 )
+
+_ADDED_WORD_LENGTHS = sorted({len(w) for w in ADDED_WORDS})
 
 # Unmistakable visual tricks, folded into the strict key. Single characters first (`c1` -> `cl` -> `d`).
 _STRICT_SINGLE = str.maketrans("01", "ol")
@@ -316,10 +319,10 @@ def _edit(a: str, b: str) -> tuple[str, int] | None:
 def _glyph_variants(key: str, pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
     """`key`, and `key` with multi-letter tricks read as the letter they imitate (`rn` -> `m`).
 
-    All forms are indexed and compared: reading `rn` as `m` inside a typo'd name would turn one
-    slip into two edits (`lawrnce` is not `lawmce`), and not reading it would miss `tiger-rnedia`.
-    Each kind of trick is read alone and all together, since a name may hold a real `rn` and a
-    fake one.
+    All forms are indexed and probed, to find candidates: reading `rn` as `m` inside a typo'd name
+    would turn one slip into two edits (`lawrnce` is not `lawmce`), and not reading it would miss
+    `tiger-rnedia`. Each kind of trick is read alone and all together, since a name may hold a
+    real `rn` and a fake one. `_same_look` then decides.
     """
     present = [(pair, single) for pair, single in pairs if pair in key]
     if not present:
@@ -528,7 +531,8 @@ class LookalikeIndex:
         sub, label, suffix = split_domain(unicode_domain)
         if unicode_domain in PROVIDERS or suffix.split(".")[0] in RESTRICTED:
             return []
-        found: dict[int, tuple[int, str]] = {}
+        flat = flatten(label)
+        found: dict[int, tuple[int, str]] = {}  # known id -> (cost, how it matched)
 
         def offer(ids: Iterable[int], cost: int, how: str) -> None:
             for ident in ids:
@@ -541,7 +545,6 @@ class LookalikeIndex:
                 if ident not in found or total < found[ident][0]:
                     found[ident] = (total, how)
 
-        flat = flatten(label)
         key = strict_key(flat)
         offer(self._by_key.get(key), _SAME_KEY, "key")
         if "1" in flat:  # `1` looks like `i` as much as `l`
@@ -643,12 +646,11 @@ class LookalikeIndex:
 
     def _rewritten(self, label: str, flat: str) -> Iterator[tuple[int, str]]:
         """Known labels reached by undoing an added word, a plural `es` or a glued-on suffix."""
-        for word in ADDED_WORDS:
-            for rest in (
-                flat[len(word) :] if flat.startswith(word) else "",
-                flat[: -len(word)] if flat.endswith(word) else "",
-            ):
-                if len(rest) >= 4:
+        for n in _ADDED_WORD_LENGTHS:
+            if len(flat) - n < 4:
+                break
+            for word, rest in ((flat[:n], flat[n:]), (flat[-n:], flat[:-n])):
+                if word in ADDED_WORDS:
                     yield from ((i, "word") for i in self._by_key.get(strict_key(rest)))
         for glued in self._suffix_parts:
             if flat.endswith(glued) and len(flat) - len(glued) >= 3:
