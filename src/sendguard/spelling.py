@@ -88,7 +88,9 @@ _NOT_A_NOUN = _wordset(
 
 # Slip kinds that real typing produces (see `_slip`); "other" substitutions and insertions are
 # more often deliberate spellings (jargon, names) than typos in mid-length words.
-_TYPING_SLIPS = frozenset({"transposition", "vowel", "adjacent-key", "doubled", "undoubled", "omission"})
+_TYPING_SLIPS = frozenset(
+    {"transposition", "vowel", "adjacent-key", "doubled", "undoubled", "omission", "echo"}
+)
 _SHORT_SLIPS = frozenset({"transposition", "omission", "undoubled"})
 _LONG_WORD = 7  # from this length two slips are still a typo (accomodation)
 # The shorter an unknown word, the more common its correction must be for a typo to be the
@@ -205,7 +207,7 @@ class SpellChecker:
         self.max_suggestions = max_suggestions
         self._cache_size = cache_size
         self._known: dict[str, bool] = {}
-        self._suggested: dict[str, tuple[str, ...]] = {}
+        self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     # -- words -----------------------------------------------------------------------------------
 
@@ -241,12 +243,17 @@ class SpellChecker:
 
     def suggest(self, word: str) -> tuple[str, ...]:
         """Ranked corrections for `word`, best first (at most `max_suggestions`)."""
+        return self._ranked(word)[1]
+
+    def _ranked(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(every candidate, ranked; the first `max_suggestions` of them), cached per word."""
         word = word.translate(_APOSTROPHES)
         cached = self._suggested.get(word)
         if cached is None:
             if len(self._suggested) >= 4096:
                 self._suggested.clear()
-            cached = self._rank(word)
+            ranked = self._rank(word)
+            cached = (ranked, ranked[: self.max_suggestions])
             self._suggested[word] = cached
         return cached
 
@@ -278,36 +285,41 @@ class SpellChecker:
             )
 
         ranked = sorted(enumerate(candidates), key=score, reverse=True)
-        return tuple(_match_case(word, c) for _, c in ranked[: self.max_suggestions])
+        return tuple(_match_case(word, c) for _, c in ranked)
 
-    def is_slip(self, word: str, suggestions: Iterable[str]) -> bool:
-        """Whether an unknown word looks like a slip for one of its suggestions.
+    def slip_for(self, word: str, candidates: Iterable[str], common: int = 0) -> str | None:
+        """The candidate an unknown word looks like a slip for, or None if it does not look like one.
 
         Real mail is full of words no dictionary has: product names, trade jargon ("socal",
         "bidweek"), slang, other languages, people's names. Typos differ from those in a
         measurable way: they sit one typing slip (two, in a long word) from a common word and
         keep its first letter. Words that are not like that are left alone, which trades a little
-        recall for far fewer false alarms (see bench/spelling_bench.py).
+        recall for far fewer false alarms (see bench/spelling_bench.py). `common` is the least
+        count in the frequency list a correction must have.
         """
         lower = word.lower()
         capitalised = word[:1].isupper()
-        candidates: list[str] = []
+        singles: list[str] = []
         compound = False
-        for suggestion in suggestions:
+        for rank, suggestion in enumerate(candidates):
             key = suggestion.lower()
-            if key == lower:
-                return False  # only the case differs: a name or acronym typed in lower case
+            if key == lower and rank < self.max_suggestions:
+                return None  # only the case differs: a name or acronym typed in lower case
             parts = key.replace("-", " ").split()
             if len(parts) == 1:
-                candidates.append(key)
+                singles.append(suggestion)
             elif "".join(parts) == lower and all(self._frequencies.get(p, 0) >= _COMMON_PART for p in parts):
-                if any(p in _NOT_A_NOUN for p in parts):
-                    return True  # a missing space: "alot", "overthe", "somepoint"
+                if (
+                    any(p in _NOT_A_NOUN for p in parts)
+                    and min(self._frequencies.get(p, 0) for p in parts) >= common
+                ):
+                    return suggestion  # a missing space: "alot", "overthe", "somepoint"
                 # Two content words written as one ("heatsink", "citygate") is a deliberate compound
                 # unless a single typing slip explains the word better.
                 compound = compound or all(len(p) >= 3 for p in parts)
-        min_count = _MIN_COUNT.get(len(lower), 0)
-        for key in candidates:
+        min_count = max(_MIN_COUNT.get(len(lower), 0), common)
+        for suggestion in singles:
+            key = suggestion.lower()
             freq = self._frequencies.get(key, 0)
             # A capitalised word one letter from a lower-case word is often a name (Belew, Lavo,
             # Carleson): short ones count only as slips for very common words, longer ones only
@@ -317,22 +329,22 @@ class SpellChecker:
                 continue
             slip = _slip(lower, key)
             if slip == "apostrophe":
-                return True  # dont, thats, doesnt
+                return suggestion  # dont, thats, doesnt
             if freq < min_count or (key[0] != lower[0] and not _first_letter_slip(slip, len(lower))):
                 continue  # typists keep the first letter; jargon often differs there (wget, imap)
             if len(lower) <= 3:
                 if slip in _SHORT_SLIPS:
-                    return True  # teh, fo, wil; other short unknowns are abbreviations (gd, mw, sj)
+                    return suggestion  # teh, fo, wil; other short unknowns are abbreviations (gd, mw, sj)
             elif slip in _TYPING_SLIPS:
-                return True
+                return suggestion
             elif not (compound or name_like) and len(lower) >= _LONG_WORD and _edit_distance(lower, key) <= 2:
-                return True  # long words may carry two slips: tommorow, succesfull
-        return False
+                return suggestion  # long words may carry two slips: tommorow, succesfull
+        return None
 
-    def _near_common_word(self, lower: str) -> bool:
+    def _near_common_word(self, lower: str, common: int = 0) -> bool:
         """Whether one edit (or a space or apostrophe) turns `lower` into a word common enough for
-        `is_slip` to accept; without one, a short unknown word cannot be a slip."""
-        floor = _MIN_COUNT.get(len(lower), 0)
+        `slip_for` to accept; without one, a short unknown word cannot be a slip."""
+        floor = max(_MIN_COUNT.get(len(lower), 0), common)
         freq = self._frequencies
         for i in range(len(lower) + 1):
             head, tail = lower[:i], lower[i:]
@@ -384,13 +396,18 @@ class SpellChecker:
         for part, start, line in unknown:
             if unknown_on_line[line] >= 3 and unknown_on_line[line] * 2 >= words_on_line[line]:
                 continue  # half a line unknown: another language, code or a log, not a typo
-            if repeated[part.lower()] > 1:
-                continue  # the same unknown word twice is deliberate: a term, a product, a name
-            if len(part) < _LONG_WORD and not self._near_common_word(part.lower()):
-                continue  # cheap test first: is_slip() needs suggestions, which cost ~60 ms a word
-            suggestions = self.suggest(part)
-            if self.is_slip(part, suggestions):
-                found.append(Misspelling(start, start + len(part), part, suggestions, "spelling"))
+            # The same unknown word twice is usually deliberate (a term, a product, a name), unless
+            # it is a slip for a very common word: people who write "alot" or "thier" do it every time.
+            common = _COMMON_NAME_LIKE if repeated[part.lower()] > 1 else 0
+            if len(part) < _LONG_WORD and not self._near_common_word(part.lower(), common):
+                continue  # cheap test first: slip_for() needs suggestions, which cost ~60 ms a word
+            candidates, shown = self._ranked(part)
+            fix = self.slip_for(part, candidates, common)
+            if fix is not None:
+                # The word it is a slip for is always shown: "alot" -> "a lot", which ranks low.
+                if fix not in shown:
+                    shown = (fix, *shown)[: self.max_suggestions]
+                found.append(Misspelling(start, start + len(part), part, shown, "spelling"))
         found.sort(key=lambda m: m.start)
         return found
 
@@ -444,7 +461,8 @@ def _slip(typo: str, word: str) -> str | None:
     """The kind of single slip that turns `word` into `typo`, or None if it takes more than one.
 
     Kinds: transposition, vowel (a vowel for a vowel), adjacent-key (a neighbouring key hit
-    instead or as well), doubled / undoubled letter, omission, apostrophe (left out), other.
+    instead or as well), doubled / undoubled letter, echo (an extra letter that the word has
+    close by), omission, apostrophe (left out), other.
     """
     if len(typo) == len(word):
         diff = [i for i in range(len(typo)) if typo[i] != word[i]]
@@ -467,6 +485,8 @@ def _slip(typo: str, word: str) -> str | None:
                 extra, around = typo[i], typo[max(i - 1, 0) : i] + typo[i + 1 : i + 2]
                 if extra in around:
                     return "doubled"
+                if extra in typo[max(i - 2, 0) : i + 3].replace(extra, "", 1):
+                    return "echo"  # a letter of the word typed early or again: whcich, exsample
                 if any(_adjacent_keys(extra, c) for c in around):
                     return "adjacent-key"
                 return "other"
