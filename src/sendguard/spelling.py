@@ -308,7 +308,11 @@ class SpellChecker:
             parts = key.replace("-", " ").split()
             if len(parts) == 1:
                 singles.append(suggestion)
-            elif "".join(parts) == lower and all(self._frequencies.get(p, 0) >= _COMMON_PART for p in parts):
+            elif (
+                "".join(parts) == lower
+                and all(self._frequencies.get(p, 0) >= _COMMON_PART for p in parts)
+                and all(len(p) >= 3 or p in _NOT_A_NOUN for p in parts)  # not "he u", "ma no"
+            ):
                 if (
                     any(p in _NOT_A_NOUN for p in parts)
                     and min(self._frequencies.get(p, 0) for p in parts) >= common
@@ -485,8 +489,8 @@ def _slip(typo: str, word: str) -> str | None:
                 extra, around = typo[i], typo[max(i - 1, 0) : i] + typo[i + 1 : i + 2]
                 if extra in around:
                     return "doubled"
-                if extra in typo[max(i - 2, 0) : i + 3].replace(extra, "", 1):
-                    return "echo"  # a letter of the word typed early or again: whcich, exsample
+                if 0 < i < len(word) and extra in typo[max(i - 2, 0) : i + 3].replace(extra, "", 1):
+                    return "echo"  # a letter of the word typed early or again inside it: whcich
                 if any(_adjacent_keys(extra, c) for c in around):
                     return "adjacent-key"
                 return "other"
