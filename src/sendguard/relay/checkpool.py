@@ -87,7 +87,12 @@ class CheckPool:
 
     async def ready(self) -> None:
         """Wait until the workers have loaded their guards, so the first messages do not wait for it."""
-        errors = await asyncio.gather(*(asyncio.wrap_future(f) for f in self._warming))
+        try:
+            errors = await asyncio.gather(*(asyncio.wrap_future(f) for f in self._warming))
+        except BrokenProcessPool:
+            raise SendguardError(
+                "the guard worker processes could not start (see the messages above)"
+            ) from None
         if any(errors):
             raise SendguardError(f"guard worker: {next(e for e in errors if e)}")
 
