@@ -12,6 +12,7 @@ import pytest
 from relay_harness import (
     CUSTOMER,
     OTHER_CUSTOMER,
+    SENDER,
     RelayProcess,
     Sink,
     body_of,
@@ -22,11 +23,12 @@ from relay_harness import (
 
 from sendguard.cli import main
 from sendguard.console.auth import hash_password
-from sendguard.relay.store import Store
+from sendguard.relay.store import NewMessage, Store
 
 pytestmark = pytest.mark.timeout(90)
 
 FAST = {"retry_base_seconds": 0.2, "retry_max_seconds": 1.0, "poll_seconds": 0.2, "upstream_timeout": 5, "lease_seconds": 20}  # fmt: skip
+LANES = 2
 QUEUED = re.compile(r"2\.0\.0 Ok: queued as ([0-9A-Z]{12})")
 HELD = re.compile(r"5\.7\.1 Held for review, quarantine id ([0-9A-Z]{12}): (.+)")
 
@@ -150,7 +152,7 @@ def test_upstream_refusals_retry_or_hold(tmp_path: Path, sink: Sink) -> None:
         "anna.berg@acme.com": "450 4.2.1 mailbox busy",
         "nobody@acme.com": "550 5.1.1 no such user",
     }
-    relay, _ = start_relay(tmp_path, url, sink)
+    relay, _ = start_relay(tmp_path, url, sink, upstream_connections=LANES)
     store = Store(url)
     try:
         partly = QUEUED.search(
@@ -169,15 +171,38 @@ def test_upstream_refusals_retry_or_hold(tmp_path: Path, sink: Sink) -> None:
         refused = QUEUED.search(
             submit(relay.port, example("01-good-reply-with-attachment.eml"), ["nobody@acme.com"]).text
         ).group(1)
-        deadline = time.time() + 10
-        while store.get(refused).state != "held" and time.time() < deadline:
-            time.sleep(0.1)
+        wait_for_state(store, refused, "held")
         held = store.get(refused)
         assert held.state == "held" and "550 5.1.1 no such user" in held.last_error
         assert store.decisions(1, message_id=refused)[0].action == "held"
+
+        # An address the upstream cannot even be asked about (non-ASCII, no SMTPUTF8): held, and
+        # the lane that tried it keeps delivering.
+        odd = store.add(
+            NewMessage(
+                example("01-good-reply-with-attachment.eml"),
+                SENDER,
+                ["jürgen@acme.com"],
+                "outbox",
+                "pass",
+                [],
+            )
+        )
+        wait_for_state(store, odd, "held")
+        assert "cannot be sent upstream" in store.get(odd).last_error
+        for _ in range(LANES):
+            assert submit(relay.port, example("01-good-reply-with-attachment.eml"), [CUSTOMER]).code == 250
+        sink.wait_for(lambda s: len(s.arrivals) == 2 + LANES, 10, "deliveries after the odd address")
     finally:
         store.close()
         relay.stop()
+
+
+def wait_for_state(store: Store, message_id: str, state: str, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while store.get(message_id).state != state:
+        assert time.time() < deadline, f"{message_id} is {store.get(message_id).state}, not {state}"
+        time.sleep(0.1)
 
 
 def test_starttls_and_auth_both_ways(tmp_path: Path, certificate: tuple[Path, Path]) -> None:

@@ -62,6 +62,7 @@ class Delivery:
         self._finish: GroupCommit[Outcome, int] = GroupCommit(self._finish_batch, executor)
         self._dispatcher: asyncio.Task[None] | None = None
         self._lanes: list[asyncio.Task[None]] = []
+        self._stopping = False
         # A delivery is abandoned well before its lease ends, so no other relay can take the
         # message over while this one may still be sending it.
         self._deadline = settings.lease_seconds / 2
@@ -76,10 +77,12 @@ class Delivery:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let lanes finish the message in hand (up to `grace`), give back the rest."""
+        # Not cancelled: a claim already running in a database thread would still commit, and
+        # the recover() below must come after it.
+        self._stopping = True
+        self._nudge.set()
         if self._dispatcher is not None:
-            self._dispatcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatcher
+            await self._dispatcher
         while not self._queue.empty():
             self._queue.get_nowait()  # claimed but not started: returned to the outbox below
         for _ in self._lanes:
@@ -99,7 +102,7 @@ class Delivery:
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self._nudge.clear()
             wanted = self._idle_lanes - self._queue.qsize()
             wait = self.settings.poll_seconds
@@ -155,8 +158,16 @@ class Delivery:
             await lane.close()
             log.warning("upstream refused %s for good, holding it: %s", message.id, exc)
             return Outcome(message.id, "bounce", error=f"upstream refused: {exc}")
-        except (TemporaryFailure, aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
+            # An address the upstream cannot take (non-ASCII without SMTPUTF8, malformed):
+            # retrying will not help, a person has to look at it.
             await lane.close()
+            log.warning("cannot send %s upstream, holding it: %s", message.id, exc)
+            return Outcome(message.id, "bounce", error=f"cannot be sent upstream: {exc}")
+        except Exception as exc:  # noqa: BLE001 - down, slow, or a surprise: retry later, keep the lane alive
+            await lane.close()
+            if not isinstance(exc, (TemporaryFailure, aiosmtplib.SMTPException, OSError, TimeoutError)):
+                log.exception("unexpected error delivering %s", message.id)
             reason = _describe(exc)
             retry_at = self._retry_at(message.attempts)
             log.warning(

@@ -48,6 +48,7 @@ QUEUED = "250 2.0.0 Ok: queued as {id}"
 HELD = "550 5.7.1 Held for review, quarantine id {id}: {rules}"
 REJECTED = "550 5.7.1 Refused by sendguard: {rules} (reference {id})"
 NOT_STORED = "451 4.3.0 sendguard could not store the message; nothing was sent, please try again"
+NOT_CHECKED = "451 4.3.0 sendguard could not check the message; nothing was sent, please try again"
 SENDER_DENIED = "550 5.7.1 Relaying denied: {sender} is not in an internal domain; authenticate first"
 SENDER_DENIED_NO_AUTH = "550 5.7.1 Relaying denied: only senders in internal domains may use this relay"
 
@@ -100,7 +101,11 @@ class RelayHandler:
 
     async def _data(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        checked = await self._check(raw, envelope.rcpt_tos)
+        try:
+            checked = await self._check(raw, envelope.rcpt_tos)
+        except Exception:  # noqa: BLE001 - aiosmtpd would answer 500 (permanent); this is temporary
+            log.exception("could not check a message from %s", envelope.mail_from)
+            return NOT_CHECKED
         state = self.decide(checked)
         item = NewMessage(
             raw=raw,
