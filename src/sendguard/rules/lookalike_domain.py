@@ -28,7 +28,8 @@ for look-alikes that are genuine but do not belong to any account.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from sendguard.lookalike import LookalikeIndex, LookalikeMatch
 from sendguard.message.model import Address, Message, Party
@@ -44,7 +45,7 @@ class LookalikeDomain(Rule):
     default_severity = Severity.BLOCK
     options = {"allow": list}
 
-    def __init__(self, org: Org, options: dict, severity: Severity) -> None:
+    def __init__(self, org: Org, options: Mapping[str, Any], severity: Severity) -> None:
         super().__init__(org, options, severity)
         known = dict(org.directory.account_by_domain)
         known.update(dict.fromkeys(org.internal_domains, INTERNAL))
