@@ -85,7 +85,9 @@ def test_recalled_mail_never_arrives(tmp_path: Path, sink: Sink) -> None:
     relay, config = start_relay(tmp_path, "sqlite:///" + str(tmp_path / "q.db"), sink, undo_seconds=1.5)
     try:
         sent_at = time.time()
-        keep = QUEUED.search(submit(relay.port, example("01-good-reply-with-attachment.eml")).text).group(1)
+        reply = submit(relay.port, example("01-good-reply-with-attachment.eml"))
+        assert reply.text.endswith("; it can be recalled for 1.5 s"), reply
+        keep = QUEUED.search(reply.text).group(1)
         recall = QUEUED.search(submit(relay.port, example("05-good-balance-with-credit.eml")).text).group(1)
         assert main(["queue", "recall", recall, "--config", str(config)]) == 0
         sink.wait_for(lambda s: len(s.arrivals) == 1, 10, "the message that was not recalled")

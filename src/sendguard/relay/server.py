@@ -135,7 +135,8 @@ class RelayHandler:
         )
         if state == "outbox":
             self._queued()
-            return QUEUED.format(id=message_id)
+            undo = self.settings.undo_seconds
+            return QUEUED.format(id=message_id) + (f"; it can be recalled for {undo:g} s" if undo else "")
         template = HELD if state == "held" else REJECTED
         return _fit(template, message_id, _named_rules(checked))
 
