@@ -3,52 +3,95 @@
 Chunks may be checked in any order on any worker; the aggregator takes them back in audience
 order, so the first occurrence of an address is the one that is sent, samples are the first rows
 of each reason, and results do not depend on how the audience was cut or where it ran.
+Nothing kept grows with the audience: counts, the first samples, and duplicates on disk.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sendguard.campaign.plan import ChunkResult
 from sendguard.campaign.settings import DUPLICATE
 from sendguard.report import Finding
 
 
-class SeenAddresses:
-    """A set of 64-bit address hashes, kept as sorted runs merged like a binary counter.
+class Duplicates:
+    """Repeated addresses, found in memory that does not grow with the audience.
 
-    8 bytes per distinct address is the only memory that grows with the audience (8 MB per
-    million); a look-up is a binary search per run, and a run of n is merged O(log n) times. Two
-    different addresses share a hash with probability ~n²/2⁶⁵ (3·10⁻⁸ for a million).
+    Each chunk's address hashes (64-bit, with the row and whether it is already held) are appended
+    to one of `BUCKETS` files by hash, and every address to one text file, line = row. At the end
+    each bucket is sorted on its own: a hash seen at an earlier row is a duplicate. Memory is one
+    bucket (17 bytes per address / 64) and the samples; the disk holds ~45 bytes per address until
+    `close()`. Two different addresses share a hash with probability ~n²/2⁶⁵ (3·10⁻⁸ for a million).
     """
 
+    BUCKETS = 64
+    RECORD = np.dtype([("key", "<u8"), ("row", "<i8"), ("held", "u1")])
+
     def __init__(self) -> None:
-        self.runs: list[np.ndarray] = []
+        self._dir = tempfile.TemporaryDirectory(prefix="sendguard-campaign-")
+        folder = Path(self._dir.name)
+        self._buckets = [open(folder / f"{b}.bin", "wb") for b in range(self.BUCKETS)]  # noqa: SIM115
+        self._emails = open(folder / "emails.txt", "w", encoding="utf-8")  # noqa: SIM115
+        self.rows = 0
 
-    def __len__(self) -> int:
-        return sum(len(r) for r in self.runs)
+    def add(self, emails: pa.Array, keys: np.ndarray, held: np.ndarray) -> None:
+        """The next chunk's addresses (null where invalid: never a duplicate), their hashes, held rows."""
+        self._emails.write("\n".join(pc.fill_null(emails, "").to_pylist()) + "\n")
+        valid = np.flatnonzero(emails.is_valid().to_numpy(zero_copy_only=False))
+        if len(valid):
+            records = np.empty(len(valid), dtype=self.RECORD)
+            records["key"] = keys[valid]
+            records["row"] = valid + self.rows
+            records["held"] = held[valid]
+            bucket = records["key"] % self.BUCKETS
+            order = np.argsort(bucket, kind="stable")
+            records, bucket = records[order], bucket[order]
+            bounds = np.searchsorted(bucket, np.arange(self.BUCKETS + 1))
+            for b in range(self.BUCKETS):
+                if bounds[b] < bounds[b + 1]:
+                    records[bounds[b] : bounds[b + 1]].tofile(self._buckets[b])
+        self.rows += len(emails)
 
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        found = np.zeros(len(keys), dtype=bool)
-        for run in self.runs:
-            pos = np.searchsorted(run, keys)
-            pos[pos == len(run)] = 0
-            found |= run[pos] == keys
-        return found
+    def finish(self, samples: int) -> tuple[int, int, list[str]]:
+        """(duplicates, duplicates not held for another reason, the first `samples` duplicates)."""
+        for fh in self._buckets:
+            fh.close()
+        self._emails.close()
+        count = newly_held = 0
+        first: np.ndarray = np.empty(0, dtype=np.int64)
+        for fh in self._buckets:
+            records = np.fromfile(fh.name, dtype=self.RECORD)
+            if len(records) < 2:
+                continue
+            records = records[np.lexsort((records["row"], records["key"]))]
+            repeat = np.zeros(len(records), dtype=bool)
+            repeat[1:] = records["key"][1:] == records["key"][:-1]
+            count += int(repeat.sum())
+            newly_held += int((records["held"][repeat] == 0).sum())
+            first = np.sort(np.concatenate([first, records["row"][repeat]]))[:samples]
+        wanted = set(first.tolist())
+        shown: list[str] = []
+        if wanted:
+            with open(self._emails.name, encoding="utf-8") as fh:
+                for row, line in enumerate(fh):
+                    if row in wanted:
+                        shown.append(line.rstrip("\n"))
+                        if len(shown) == len(wanted):
+                            break
+        return count, newly_held, shown
 
-    def add(self, keys: np.ndarray) -> None:
-        self.runs.append(np.unique(keys))
-        while len(self.runs) > 1 and len(self.runs[-1]) >= len(self.runs[-2]):
-            top = self.runs.pop()
-            self.runs[-1] = np.union1d(self.runs[-1], top)
-
-
-def address_keys(emails: list[str]) -> np.ndarray:
-    """Stable 64-bit hashes (the same in every process, unlike `hash()`)."""
-    return pd.util.hash_array(np.asarray(emails, dtype=object))
+    def close(self) -> None:
+        """Remove the files (safe to call more than once)."""
+        for fh in (*self._buckets, self._emails):
+            fh.close()
+        self._dir.cleanup()
 
 
 @dataclass
@@ -67,7 +110,7 @@ class Aggregator:
     def __init__(self, samples: int) -> None:
         self.limit = samples
         self.totals = Totals()
-        self.seen = SeenAddresses()
+        self.duplicates = Duplicates()
         self._waiting: dict[int, ChunkResult] = {}
         self._next = 0
 
@@ -78,9 +121,21 @@ class Aggregator:
             self._apply(self._waiting.pop(self._next))
             self._next += 1
 
-    @property
-    def pending(self) -> int:
-        return len(self._waiting)
+    def __enter__(self) -> Aggregator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.duplicates.close()
+
+    def finish(self) -> Totals:
+        """Count the duplicates (a duplicate is held too) and return the totals."""
+        t = self.totals
+        count, newly_held, shown = self.duplicates.finish(self.limit)
+        if count:
+            t.reasons[DUPLICATE] = count
+            t.samples[DUPLICATE] = shown
+            t.held += newly_held
+        return t
 
     def _apply(self, result: ChunkResult) -> None:
         t = self.totals
@@ -88,33 +143,13 @@ class Aggregator:
         t.checked_in_full += result.checked_in_full
         for reason, count in result.reasons.items():
             t.reasons[reason] = t.reasons.get(reason, 0) + count
-            self._sample(reason, result.samples.get(reason, []))
+            shown = t.samples.setdefault(reason, [])
+            shown.extend(result.samples.get(reason, [])[: max(0, self.limit - len(shown))])
         for reason, finding in result.examples.items():
             t.examples.setdefault(reason, finding)
         for rule, count in result.notes.items():
             t.notes[rule] = t.notes.get(rule, 0) + count
         for tag, count in result.missing_tags.items():
             t.missing_tags[tag] = t.missing_tags.get(tag, 0) + count
-
-        rows = np.array([i for i, e in enumerate(result.emails) if e is not None], dtype=np.int64)
-        held = result.held.copy()
-        if len(rows):
-            keys = address_keys([result.emails[i] for i in rows])  # type: ignore[misc]
-            duplicate = self.seen.contains(keys)
-            _, first = np.unique(keys, return_index=True)
-            repeat = np.ones(len(keys), dtype=bool)
-            repeat[first] = False
-            duplicate |= repeat
-            self.seen.add(keys)
-            dup_rows = rows[duplicate]
-            if len(dup_rows):
-                t.reasons[DUPLICATE] = t.reasons.get(DUPLICATE, 0) + len(dup_rows)
-                self._sample(DUPLICATE, [result.emails[i] for i in dup_rows[: self.limit]])  # type: ignore[misc]
-                held[dup_rows] = True
-        t.held += int(held.sum())
-
-    def _sample(self, reason: str, emails: list[str]) -> None:
-        shown = self.totals.samples.setdefault(reason, [])
-        room = self.limit - len(shown)
-        if room > 0:
-            shown.extend(emails[:room])
+        t.held += int(result.held.sum())
+        self.duplicates.add(result.emails, result.keys, result.held)

@@ -72,17 +72,16 @@ def default_workers() -> int:
 
 def run_local(plan: Plan, audience: Audience, columns: set[str], *, workers: int, progress: bool) -> Totals:
     options = plan.options
-    aggregator = Aggregator(options.settings.samples)
     batches = audience.batches(columns, options.settings.chunk_rows)
     first = next(batches, None)
     second = next(batches, None) if first is not None else None
-    with _progress(audience, progress) as advance:
+    with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
         if workers <= 1 or second is None:
             remember(plan)
             for index, batch in enumerate(_chain(first, second, batches)):
                 aggregator.add(plan.check_batch(batch, index))
                 advance(batch.num_rows)
-            return aggregator.totals
+            return aggregator.finish()
         # forkserver, not fork: the parent runs Arrow's reader threads, and fork copies their locks.
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(
@@ -95,7 +94,7 @@ def run_local(plan: Plan, audience: Audience, columns: set[str], *, workers: int
                     _take(pending, aggregator, advance)
             while pending:
                 _take(pending, aggregator, advance)
-    return aggregator.totals
+        return aggregator.finish()
 
 
 def _take(pending: deque[tuple[Future[ChunkResult], int]], aggregator: Aggregator, advance: Any) -> None:
@@ -122,7 +121,6 @@ def run_dask(
 
     options = plan.options
     remember(plan)  # for workers that are threads of this process
-    aggregator = Aggregator(options.settings.samples)
     cluster = None
     if isinstance(scheduler, Client):
         client = scheduler
@@ -141,19 +139,19 @@ def run_dask(
         window = 2 * max(1, sum(client.nthreads().values()))
         pending: deque[tuple[Any, int]] = deque()
         check = dask.delayed(_check_frame, pure=True)
-        with _progress(audience, progress) as advance:
+        with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
             for index, part in enumerate(parts):
                 pending.append((client.compute(check(options, part, index)), index))
                 while len(pending) >= window:
                     _take_dask(pending, aggregator, advance)
             while pending:
                 _take_dask(pending, aggregator, advance)
+            return aggregator.finish()
     finally:
         if client is not scheduler:
             client.close()
         if cluster is not None:
             cluster.close()
-    return aggregator.totals
 
 
 def _take_dask(pending: deque[tuple[Any, int]], aggregator: Aggregator, advance: Any) -> None:

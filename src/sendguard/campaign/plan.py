@@ -26,8 +26,9 @@ fast path equal to it.
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,7 +71,7 @@ CROSS_ACCOUNT, FOREIGN, BALANCE, GREETING_RULE = (
 )
 RECIPIENT_AWARE = frozenset({CROSS_ACCOUNT, FOREIGN, BALANCE, GREETING_RULE})
 PROBE_DOMAIN = "sendguard-campaign.invalid"
-CACHE_LIMIT = 1 << 16  # entries per cache, per process: memory stays flat however large the audience
+CACHE_LIMIT = 1 << 15  # entries per cache, per process: memory stays flat however large the audience
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 DIGIT = re.compile(r"\d")
 SUBJECT_SPACE = re.compile(r"\s+")
@@ -79,6 +80,9 @@ DISPLAY_SPLIT = re.compile(r"[\s,.()\"']+")
 GREETING_SPLIT = re.compile(r"[\s.]+")
 ROLE_ARRAY = pa.array(sorted(ROLE_LOCAL_PARTS), pa.string())
 PARTIES = (Party.INTERNAL, Party.ACCOUNT, Party.UNKNOWN)
+SEP = "\x1f"  # joins the values of a key; a row with it in a value is checked in full
+NONE = "\x1e"  # stands for a claim line that makes no claim for this row
+MULTI = "\x1d"  # stands for "several accounts" where one account id is expected
 OPAQUE = "\x00"  # the mention-cache key of every value that cannot be part of a mention
 JOINS_BEFORE = re.compile(r"[\w&'’@.+\-]")
 JOINS_AFTER = re.compile(r"[\w&'’@]")
@@ -105,41 +109,55 @@ class Site:
     text: str  # with sentinels
     line: BodyLine | None
     exprs: tuple[int, ...]
-    exact: bool  # a tag inside a link's host: values are not folded for the cache
+    exact: bool  # a tag inside a link's host, or a filter's markup in HTML: values are not folded
     links: list[Link] = field(default_factory=list)  # HTML links with tags, for "html"/"attr" sites
     blank: bool = False  # the line is nothing but tags: it may render empty
+    escape: bool = False  # the tags render into HTML (escaped)
 
 
 @dataclass
 class _Merged:
-    """A chunk's merge values, per tag (index = expression index), each a list over the rows."""
+    """A chunk's merge values, per tag (index = expression index), as Arrow string arrays."""
 
-    multiline: np.ndarray
-    missing: np.ndarray
-    outputs: list[list[str]] = field(default_factory=list)  # as inserted (HTML-escaped in HTML)
-    rendered: list[list[str]] = field(default_factory=list)  # as read (unescaped)
-    folded: list[list[str]] = field(default_factory=list)  # outputs with every digit made 1: cache keys
+    missing: np.ndarray  # rows where some tag renders empty
+    reshaping: np.ndarray  # rows with a value that would change the message's shape: checked in full
+    out: list[pa.Array] = field(default_factory=list)  # as inserted (HTML-escaped in HTML)
+    raw: list[pa.Array] = field(default_factory=list)  # as read
     missing_tags: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class _Recipients:
-    """A chunk's addresses, resolved; lists over the rows (None / UNKNOWN where the address is invalid)."""
+    """A chunk's addresses, resolved; arrays over the rows."""
 
     local_arr: pa.Array
     domain_arr: pa.Array
-    udomain: list[str]
+    udomain: np.ndarray
     internal: np.ndarray
-    party: list[Party]
-    account: list[str | None]
-    via: list[str | None]
-    external: list[bool]  # the message has an external recipient: the recipient or a fixed Cc/Bcc
+    party: np.ndarray  # index into PARTIES
+    account: np.ndarray  # account id or None
+    via: np.ndarray
+    external: np.ndarray  # the message has an external recipient: the recipient or a fixed Cc/Bcc
+    account_arr: pa.Array  # account id, "" for none
+    key_arr: pa.Array  # what decides who the recipient is: domain, and the account of a contact
+
+    def address(self, row: int, email: str, display: str = "") -> Address:
+        return Address(
+            email,
+            display,
+            "To",
+            self.udomain[row],
+            PARTIES[self.party[row]],
+            self.account[row],
+            self.via[row],
+        )
 
 
 @dataclass
 class _Evaluation:
-    emails: list[str | None]
+    emails: pa.Array
     valid: np.ndarray
+    keys: np.ndarray  # 64-bit address hashes (0 where invalid)
     masks: dict[str, np.ndarray]  # campaign reasons: rows held for each
     hits: list[tuple[int, Finding]]  # (row, finding) of the core rules beyond the template's
     missing_tags: dict[str, int]
@@ -157,17 +175,20 @@ class ChunkResult:
     examples: dict[str, Finding]
     notes: dict[str, int]
     missing_tags: dict[str, int]  # merge tag as written -> rows where it renders empty
-    emails: list[str | None]  # normalised addresses; None where invalid (not deduplicated)
+    emails: pa.Array  # normalised addresses; null where invalid (never a duplicate)
+    keys: np.ndarray  # their 64-bit hashes, for finding duplicates across chunks
     held: np.ndarray  # bool per row: held for some reason other than being a duplicate
     checked_in_full: int
 
 
 class _Cache(dict):
-    """A dict that forgets everything when full: bounded memory, and hits stay cheap."""
+    """A dict bounded to CACHE_LIMIT entries: when full, the older half goes (insertion order), so
+    memory stays flat and the values seen lately stay cheap."""
 
     def put(self, key: Any, value: Any) -> Any:
         if len(self) >= CACHE_LIMIT:
-            self.clear()
+            for old in list(itertools.islice(self, CACHE_LIMIT // 2)):
+                del self[old]
         self[key] = value
         return value
 
@@ -330,6 +351,12 @@ class Plan:
             rest = [i for i in exprs_in(base.html_source) if i not in covered]
             if rest:
                 sites.append(Site(len(sites), "attr", "", None, tuple(rest), False))
+        for site in sites:
+            site.escape = any(self.exprs[i].escape for i in site.exprs)
+            # A filter's markup is not escaped text: fold nothing there.
+            site.exact = site.exact or any(
+                self.exprs[i].escape and self.exprs[i].column is None for i in site.exprs
+            )
         return sites
 
     def _plan_greeting(self) -> None:
@@ -393,19 +420,17 @@ class Plan:
         self.apart = {s.id: _tags_stand_apart(s.text) for s in self.mention_sites}
         self._opaque_cache = _Cache()
 
-    # -- per chunk: column by column, each check on the distinct values only ------------------------
+    # -- per chunk: columns, not rows; every check runs once per distinct value ----------------------
 
     def check_batch(self, batch: pa.RecordBatch, index: int = 0) -> ChunkResult:
         """Check one chunk of the audience (any size; results do not depend on how it is cut)."""
-        ev = self._evaluate(batch)
-        return self._result(index, batch, ev)
+        return self._result(index, batch, self._evaluate(batch))
 
     def row_findings(self, batch: pa.RecordBatch) -> list[list[Finding]]:
         """Per row, the findings of the core rules on that recipient's message beyond the template's
         (what `check_batch` counts; for tests and for looking into one recipient)."""
-        ev = self._evaluate(batch)
         out: list[list[Finding]] = [[] for _ in range(batch.num_rows)]
-        for row, f in ev.hits:
+        for row, f in self._evaluate(batch).hits:
             out[row].append(f)
         return out
 
@@ -414,56 +439,56 @@ class Plan:
         email_col = self.template.email_column
         if email_col not in columns:
             raise InputError(f"the audience has no {email_col!r} column (the recipient's address)")
-        emails_arr = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(batch.column(email_col))))
-        valid = _mask(pc.match_substring_regex(emails_arr, EMAIL_RE))
-        emails: list[str | None] = emails_arr.to_pylist()
+        emails = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(batch.column(email_col))))
+        valid = _mask(pc.match_substring_regex(emails, EMAIL_RE))
         merged = self._outputs(batch, columns)
-        rec = self._recipients(emails_arr, valid)
+        rec = self._recipients(emails, valid)
 
         masks: dict[str, np.ndarray] = {INVALID_ADDRESS: ~valid, MISSING_MERGE_FIELD: merged.missing}
         if self.options.segment:
             masks[SEGMENT_MISMATCH] = ~segment_mask(batch, self.options.segment)
         masks[SUPPRESSED] = valid & (
-            _mask(pc.is_in(emails_arr, value_set=self.suppressed))
+            _mask(pc.is_in(emails, value_set=self.suppressed))
             | _mask(pc.is_in(rec.domain_arr, value_set=self.suppressed_domains))
         )
         if self.settings.hold_role_addresses:
             masks[ROLE_ADDRESS] = valid & _mask(pc.is_in(rec.local_arr, value_set=ROLE_ARRAY))
         if self.test_mode:
             masks[NOT_ON_TEST_LIST] = (
-                valid & ~rec.internal & ~_mask(pc.is_in(emails_arr, value_set=self.test_list))
+                valid & ~rec.internal & ~_mask(pc.is_in(emails, value_set=self.test_list))
             )
 
-        slow = merged.multiline.copy()
+        full = merged.reshaping.copy()
         for site in self.blank_before_greeting:
-            slow |= np.array(
-                [not "".join(v).strip() for v in zip(*(merged.rendered[i] for i in site.exprs), strict=True)],
-                dtype=bool,
-            )
-        rows = np.flatnonzero(valid & ~slow).tolist()
+            joined = _join([merged.raw[i] for i in site.exprs])
+            full |= _mask(pc.equal(pc.utf8_trim_whitespace(joined), ""))
+        fast = valid & ~full
         hits: list[tuple[int, Finding]] = []
-        self._recipient_only_hits(rec, emails, rows, hits)
-        self._site_hits(merged, rec, rows, hits)
-        self._balance_hits(merged, rec, rows, hits)
-        self._foreign_hits(merged, rec, rows, hits)
-        self._greeting_hits(merged, rec, emails, rows, hits)
-        full_rows = np.flatnonzero(valid & slow).tolist()
+        if fast.any():
+            self._recipient_only_hits(rec, emails, fast, hits)
+            self._site_hits(merged, rec, fast, hits)
+            self._balance_hits(merged, rec, fast, hits)
+            self._foreign_hits(merged, rec, fast, hits)
+            self._greeting_hits(merged, rec, emails, fast, hits)
+        full_rows = np.flatnonzero(valid & full).tolist()
         for row in full_rows:
             hits.extend((row, f) for f in self._full_recipient_findings(batch, row))
-        return _Evaluation(emails, valid, masks, hits, merged.missing_tags, len(full_rows))
+        keys = np.zeros(batch.num_rows, dtype=np.uint64)
+        if valid.any():
+            keys[valid] = address_keys(emails.filter(pa.array(valid)).to_pylist())
+        return _Evaluation(emails, valid, keys, masks, hits, merged.missing_tags, len(full_rows))
 
     def _result(self, index: int, batch: pa.RecordBatch, ev: _Evaluation) -> ChunkResult:
-        emails, valid, masks, hits = ev.emails, ev.valid, ev.masks, ev.hits
         held = np.zeros(batch.num_rows, dtype=bool)
         reasons: dict[str, np.ndarray] = {}
-        for reason, mask in masks.items():
+        for reason, mask in ev.masks.items():
             if mask.any():
                 reasons[reason] = np.flatnonzero(mask)
                 held |= mask
         examples: dict[str, Finding] = {}
         notes: dict[str, set[int]] = {}
         by_rule: dict[str, set[int]] = {}
-        for row, f in sorted(hits, key=lambda h: h[0]):
+        for row, f in sorted(ev.hits, key=lambda h: h[0]):
             if f.severity <= Severity.INFO or (self.test_mode and f.rule == "test-marker"):
                 notes.setdefault(f.rule, set()).add(row)
                 continue
@@ -475,7 +500,8 @@ class Plan:
         email_col = self.template.email_column
         samples = {
             reason: [
-                emails[r] or _shown(batch, email_col, r) for r in found[: self.settings.samples].tolist()
+                ev.emails[r].as_py() or _shown(batch, email_col, r)
+                for r in found[: self.settings.samples].tolist()
             ]
             for reason, found in reasons.items()
         }
@@ -487,96 +513,99 @@ class Plan:
             examples=examples,
             notes={rule: len(found) for rule, found in notes.items()},
             missing_tags=ev.missing_tags,
-            emails=[e if ok else None for e, ok in zip(emails, valid.tolist(), strict=True)],
+            emails=pc.if_else(pa.array(ev.valid), ev.emails, pa.scalar(None, pa.string())),
+            keys=ev.keys,
             held=held,
             checked_in_full=ev.checked_in_full,
         )
 
     def _outputs(self, batch: pa.RecordBatch, columns: set[str]) -> _Merged:
-        """What every merge tag renders to, row by row; which rows leave a tag empty or break a line."""
+        """What every merge tag renders to, per row; the rows that leave a tag empty; the rows whose
+        values would reshape the message (a line break) or could not be told apart in a key."""
         n = batch.num_rows
-        merged = _Merged(multiline=np.zeros(n, dtype=bool), missing=np.zeros(n, dtype=bool))
+        merged = _Merged(missing=np.zeros(n, dtype=bool), reshaping=np.zeros(n, dtype=bool))
+        done: dict[tuple[str | None, bool], tuple[pa.Array, pa.Array, np.ndarray]] = {}
         for expr in self.exprs:
-            if expr.column is not None and expr.column not in columns:
-                arr = pa.array([""] * n, pa.string())
-            elif expr.column is not None:
-                column = batch.column(expr.column)
-                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                    arr = pc.fill_null(pc.cast(column, pa.string()), "")
-                else:  # Jinja renders str(value): 1.0 stays "1.0", where an Arrow cast would write "1"
-                    arr = pa.array(["" if v is None else str(v) for v in column.to_pylist()], pa.string())
-                if expr.escape:
-                    arr = _escape(arr)
-            else:
-                arr = pa.array(self._render_expression(expr, batch, columns), pa.string())
-            if not expr.escape:
-                raw = arr
-            elif expr.column is not None:
-                raw = _unescape(arr)
-            else:  # a filter may return markup: read it as the HTML parser would
-                raw = pa.array([htmllib.unescape(v) for v in arr.to_pylist()], pa.string())
-            empty = _mask(pc.equal(pc.utf8_trim_whitespace(raw), ""))
+            key = (expr.column, expr.escape)
+            if expr.column is None or key not in done:
+                arr, raw = self._render_column(expr, batch, columns)
+                empty = _mask(pc.equal(pc.utf8_trim_whitespace(raw), ""))
+                for bad in ("\n", "\r", SEP, NONE):
+                    merged.reshaping |= _mask(pc.match_substring(raw, bad))
+                done[key] = (arr, raw, empty)
+            arr, raw, empty = done[key]
+            merged.out.append(arr)
+            merged.raw.append(raw)
             merged.missing |= empty
             if empty.any():
                 merged.missing_tags[expr.tag] = int(empty.sum())
-            merged.multiline |= _mask(pc.match_substring_regex(raw, "[\r\n]"))
-            merged.outputs.append(arr.to_pylist())
-            merged.rendered.append(raw.to_pylist() if expr.escape else merged.outputs[-1])
-            # Fold the text as read, then escape again: folding "&#39;" would make another character.
-            folded = pc.replace_substring_regex(raw, r"\d", "1")
-            merged.folded.append((_escape(folded) if expr.escape else folded).to_pylist())
         return merged
 
-    def _render_expression(self, expr: Any, batch: pa.RecordBatch, columns: set[str]) -> list[str]:
-        names = sorted(n for n in expr.names if n in columns)
+    def _render_column(
+        self, expr: Any, batch: pa.RecordBatch, columns: set[str]
+    ) -> tuple[pa.Array, pa.Array]:
+        """(as inserted, as read) for one merge tag over the chunk."""
+        n = batch.num_rows
+        if expr.column is not None and expr.column not in columns:
+            empty = pa.array([""] * n, pa.string())
+            return empty, empty
+        if expr.column is not None:
+            column = batch.column(expr.column)
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                raw = pc.fill_null(pc.cast(column, pa.string()), "")
+            else:  # Jinja renders str(value): 1.0 stays "1.0", where an Arrow cast would write "1"
+                raw = pa.array(["" if v is None else str(v) for v in column.to_pylist()], pa.string())
+            return (_escape(raw) if expr.escape else raw), raw
+        names = sorted(name for name in expr.names if name in columns)
         lists = [batch.column(name).to_pylist() for name in names]
         out = []
-        cache = self._expr_cache
-        for values in zip(*lists, strict=True) if lists else [()] * batch.num_rows:
-            key = (expr.index, values)
-            hit = cache.get(key)
-            if hit is None:
-                hit = cache.put(key, expr.render(dict(zip(names, values, strict=True))))
-            out.append(hit)
-        return out
+        for values in zip(*lists, strict=True) if lists else [()] * n:
+            cached = self._expr_cache.get((expr.index, values))
+            if cached is None:
+                cached = self._expr_cache.put(
+                    (expr.index, values), expr.render(dict(zip(names, values, strict=True)))
+                )
+            out.append(cached)
+        arr = pa.array(out, pa.string())
+        if not expr.escape:
+            return arr, arr
+        # A filter may return markup: read it as the HTML parser would.
+        return arr, pa.array([htmllib.unescape(v) for v in out], pa.string())
 
     def _recipients(self, emails: pa.Array, valid: np.ndarray) -> _Recipients:
         """Every address resolved as the parser resolves it: internal, an account (by contact, else by
         domain or a parent domain) or unknown; one look-up per distinct domain."""
-        parts = pc.extract_regex(emails, r"^(?P<local>.*)@(?P<domain>[^@]*)$")
-        local_arr, domain_arr = parts.field("local"), parts.field("domain")
-        encoded = pc.dictionary_encode(domain_arr)
-        uniques = encoded.dictionary.to_pylist()
-        codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False) if uniques else None
-        known = [self._domain(d) for d in uniques]
-        udomain = np.array([k[0] for k in known] or [""], dtype=object)
-        internal_u = np.array([k[1] for k in known] or [False], dtype=bool)
-        account_u = np.array([k[2] for k in known] or [None], dtype=object)
         n = len(emails)
-        if codes is None:
-            codes = np.zeros(n, dtype=np.int64)
+        parts = pc.split_pattern(pc.if_else(pa.array(valid), emails, "@"), "@", max_splits=1, reverse=True)
+        local_arr, domain_arr = pc.list_element(parts, 0), pc.list_element(parts, 1)
+        encoded = pc.dictionary_encode(domain_arr)
+        known = [self._domain(d) for d in encoded.dictionary.to_pylist()] or [("", False, None)]
+        codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+        udomain = np.array([k[0] for k in known], dtype=object)[codes]
+        internal = np.array([k[1] for k in known], dtype=bool)[codes] & valid
+        by_domain = np.array([k[2] for k in known], dtype=object)[codes]
         contact = pc.fill_null(pc.index_in(emails, value_set=self.contact_emails), -1).to_numpy(
             zero_copy_only=False
         )
-        has_contact = (contact >= 0) & valid
-        internal = internal_u[codes] & valid
-        account = np.where(has_contact, self.contact_accounts[np.maximum(contact, 0)], account_u[codes])
+        has_contact = (contact >= 0) & valid & ~internal
+        account = np.where(has_contact, self.contact_accounts[np.maximum(contact, 0)], by_domain)
         account[internal | ~valid] = None
-        # numpy would store the Party members as plain strings: keep codes, map them back after.
         party = np.full(n, 2, dtype=np.int8)
         party[account != None] = 1  # noqa: E711 - elementwise comparison
         party[internal] = 0
-        via = np.where(has_contact, "contact", np.where(account != None, "domain", None))  # noqa: E711
-        via[internal | ~valid] = None
+        contact_account = pa.array(np.where(has_contact, account, ""), pa.string())
         return _Recipients(
             local_arr=local_arr,
             domain_arr=domain_arr,
-            udomain=udomain[codes].tolist(),
+            udomain=udomain,
             internal=internal,
-            party=[PARTIES[code] for code in party.tolist()],
-            account=account.tolist(),
-            via=via.tolist(),
-            external=(~internal | self.fixed_external).tolist(),
+            party=party,
+            account=account,
+            via=np.where(has_contact, "contact", np.where(party == 1, "domain", None)),
+            external=~internal | self.fixed_external,
+            account_arr=pa.array(np.where(party == 1, account, ""), pa.string()),
+            # Who a recipient is follows from its domain and, for a directory contact, its account.
+            key_arr=pc.binary_join_element_wise(domain_arr, contact_account, SEP),
         )
 
     def _domain(self, domain: str) -> tuple[str, bool, str | None]:
@@ -588,28 +617,20 @@ class Plan:
             known = self._domain_cache.put(domain, (udomain, internal, account))
         return known
 
-    def _address(self, rec: _Recipients, emails: list[str | None], row: int, display: str = "") -> Address:
-        return Address(
-            emails[row] or "", display, "To", rec.udomain[row], rec.party[row], rec.account[row], rec.via[row]
-        )
-
     # -- per recipient, by distinct values -----------------------------------------------------------
 
     def _recipient_only_hits(
-        self, rec: _Recipients, emails: list[str | None], rows: list[int], hits: list[tuple[int, Finding]]
+        self, rec: _Recipients, emails: pa.Array, fast: np.ndarray, hits: list[tuple[int, Finding]]
     ) -> None:
-        """Rules that judge the recipients alone (cross-account, lookalike domains), per distinct
-        (party, account, domain), on a message with no text."""
-        keys = list(zip(rec.party, rec.account, rec.udomain, rec.via, strict=True))
-        first: dict[tuple, int] = {}
-        for row in rows:
-            first.setdefault(keys[row], row)
+        """Rules that judge the recipients alone (cross-account, lookalike domains), once per distinct
+        recipient kind (domain, and account for a contact), on a message with no text."""
         template = {(f.rule, f.evidence) for f in self.template_findings}
-        firing: dict[tuple, tuple[Finding, ...]] = {}
-        for key, row in first.items():
+        firing: dict[str, tuple[Finding, ...]] = {}
+        groups = _Groups(rec.key_arr, fast)
+        for key, row in groups:
             found = self._recipient_cache.get(key)
             if found is None:
-                stub = self._message(recipients=[self._address(rec, emails, row), *self.fixed])
+                stub = self._message(recipients=[rec.address(row, emails[row].as_py()), *self.fixed])
                 found = self._recipient_cache.put(
                     key,
                     tuple(
@@ -621,32 +642,42 @@ class Plan:
                 )
             if found:
                 firing[key] = found
-        if firing:
-            for row in rows:
-                found = firing.get(keys[row])
-                if found:
-                    hits.extend((row, f) for f in found)
+        groups.spread(firing, hits)
 
     def _site_hits(
-        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+        self, merged: _Merged, rec: _Recipients, fast: np.ndarray, hits: list[tuple[int, Finding]]
     ) -> None:
-        """The text rules on each place holding merge tags, per distinct value (digits folded)."""
-        external = rec.external
-        for site in self.sites:
-            source = merged.outputs if site.exact else merged.folded
-            values = list(zip(*(source[i] for i in site.exprs), strict=True))
-            firing: dict[tuple, tuple[Finding, ...]] = {}
-            for key in {(external[row], values[row]) for row in rows}:
-                found = self._site_cache.get((site.id, key))
-                if found is None:
-                    found = self._site_cache.put((site.id, key), self._site_findings(site, key[1], key[0]))
-                if found:
-                    firing[key] = found
-            if firing:
-                for row in rows:
-                    found = firing.get((external[row], values[row]))
+        """The text rules on each place holding merge tags, once per distinct value (digits folded)."""
+        for external in (True, False):
+            rows = fast & (rec.external if external else ~rec.external)
+            if not rows.any():
+                continue
+            for site in self.sites:
+                keys = _join([merged.out[i] for i in site.exprs])
+                groups = _Groups(keys, rows)
+                # Fold the distinct values (not every row): most fold together.
+                folded = groups.values if site.exact else self._fold(site, groups.values)
+                firing: dict[str, tuple[Finding, ...]] = {}
+                for key, value in zip(groups.values, folded, strict=True):
+                    found = self._site_cache.get((site.id, external, value))
+                    if found is None:
+                        found = self._site_cache.put(
+                            (site.id, external, value),
+                            self._site_findings(site, tuple(value.split(SEP)), external),
+                        )
                     if found:
-                        hits.extend((row, f) for f in found)
+                        firing[key] = found
+                groups.spread(firing, hits)
+
+    def _fold(self, site: Site, values: list[str]) -> list[str]:
+        """Values with every digit made 1, for cache keys: spans and windows stay put. In HTML the
+        text is folded as read and escaped again (folding "&#39;" would make another character)."""
+        arr = pc.replace_substring_regex(
+            _unescape(pa.array(values, pa.string())) if site.escape else pa.array(values, pa.string()),
+            r"\d",
+            "1",
+        )
+        return (_escape(arr) if site.escape else arr).to_pylist()
 
     def _site_findings(self, site: Site, values: tuple[str, ...], external: bool) -> tuple[Finding, ...]:
         """Findings the values cause at this site: those of the sentinel version are the template's."""
@@ -690,64 +721,57 @@ class Plan:
         return [f for f in self.guard.check_message(stub).findings if f.rule not in RECIPIENT_AWARE]
 
     def _balance_hits(
-        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+        self, merged: _Merged, rec: _Recipients, fast: np.ndarray, hits: list[tuple[int, Finding]]
     ) -> None:
-        """Balance claims against the ledger, per distinct (account, claim lines as merged)."""
+        """Balance claims against the ledger, once per distinct (account, values on the claim lines)."""
         if self.balance_rule is None or not (self.static_claims or self.claim_sites):
             return
         fixed = self.fixed_balance_accounts
-        rows = [row for row in rows if rec.account[row] is not None or fixed]
-        if not rows:
+        rows = fast if fixed else fast & (rec.party == 1)
+        if not rows.any():
             return
-        claiming: list[tuple[Site, list[tuple], dict[tuple, bool], list[tuple]]] = []
+        parts = [rec.account_arr]
+        claiming: list[Site] = []
         for site in self.claim_sites:
-            folded = list(zip(*(merged.folded[i] for i in site.exprs), strict=True))
-            makes_claim = {key: self._makes_claim(site, key) for key in {folded[row] for row in rows}}
-            if any(makes_claim.values()):
-                values = list(zip(*(merged.rendered[i] for i in site.exprs), strict=True))
-                claiming.append((site, folded, makes_claim, values))
+            keys = _join([merged.raw[i] for i in site.exprs])
+            values = _Groups(keys, rows).values
+            folded = pc.replace_substring_regex(pa.array(values, pa.string()), r"\d", "1").to_pylist()
+            claims = [key for key, fold in zip(values, folded, strict=True) if self._makes_claim(site, fold)]
+            if claims:
+                claiming.append(site)
+                # A line that makes no claim for this row stands as NONE: it does not enter the key.
+                none = SEP.join([NONE] * len(site.exprs))
+                parts.append(pc.if_else(pc.is_in(keys, value_set=pa.array(claims, pa.string())), keys, none))
         if not claiming and not self.static_claims:
             return
-        # The claim lines are a function of the values: key by the values, render on a miss only.
-        keys = [
-            (
-                rec.account[row],
-                tuple(values[row] if claims[folded[row]] else None for _, folded, claims, values in claiming),
-            )
-            for row in rows
-        ]
-        firing: dict[tuple, tuple[Finding, ...]] = {}
-        for key in set(keys):
+        keys = _join(parts)
+        firing: dict[str, tuple[Finding, ...]] = {}
+        groups = _Groups(keys, rows)
+        for key, _ in groups:
             found = self._balance_cache.get(key)
             if found is None:
-                accounts = list(dict.fromkeys(([key[0]] if key[0] else []) + fixed))
-                lines = [
-                    (site, site.text.translate(dict(zip(_sentinels(site.exprs), values, strict=True))))
-                    for (site, *_), values in zip(claiming, key[1], strict=True)
-                    if values is not None
-                ]
+                account, *values = key.split(SEP)
+                accounts = list(dict.fromkeys(([account] if account else []) + fixed))
+                lines = []
+                for site in claiming:
+                    site_values, values = values[: len(site.exprs)], values[len(site.exprs) :]
+                    if site_values[0] != NONE:
+                        fills = dict(zip(_sentinels(site.exprs), site_values, strict=True))
+                        lines.append((site, site.text.translate(fills)))
                 found = self._balance_cache.put(key, self._balance(accounts, lines))
             if found:
                 firing[key] = found
-        if firing:
-            for row, key in zip(rows, keys, strict=True):
-                found = firing.get(key)
-                if found:
-                    hits.extend((row, f) for f in found)
+        groups.spread(firing, hits)
 
-    def _makes_claim(self, site: Site, folded: tuple[str, ...]) -> bool:
-        """Does this line state a balance with these values? Digits folded to 1 keep every span and
-        window where it was, so the answer holds for every value of the same shape."""
-        key = (site.id, folded)
-        claims = self._claim_cache.get(key)
+    def _makes_claim(self, site: Site, folded: str) -> bool:
+        """Does this line state a balance with these values, digits folded to 1 (as read)? Folding
+        keeps every span and window where it was, so the answer holds for every value of that shape."""
+        claims = self._claim_cache.get((site.id, folded))
         if claims is None:
-            fills = {SENTINEL_BASE + i: v for i, v in zip(site.exprs, folded, strict=True)}
-            raw = {
-                k: htmllib.unescape(v) if self.exprs[k - SENTINEL_BASE].escape else v
-                for k, v in fills.items()
-            }
-            text = site.text.translate(raw)
-            claims = self._claim_cache.put(key, bool(balance_claims(text, self._amounts(text, site.line))))
+            text = site.text.translate(dict(zip(_sentinels(site.exprs), folded.split(SEP), strict=True)))
+            claims = self._claim_cache.put(
+                (site.id, folded), bool(balance_claims(text, self._amounts(text, site.line)))
+            )
         return claims
 
     def _balance(self, accounts: list[str], claim_lines: list[tuple[Site, str]]) -> tuple[Finding, ...]:
@@ -775,41 +799,51 @@ class Plan:
         ]
 
     def _foreign_hits(
-        self, merged: _Merged, rec: _Recipients, rows: list[int], hits: list[tuple[int, Finding]]
+        self, merged: _Merged, rec: _Recipients, fast: np.ndarray, hits: list[tuple[int, Finding]]
     ) -> None:
-        """Other customers named in the text (static or merged) when the message goes to a customer."""
+        """Other customers named in the text (static or merged) when the message goes to a customer.
+        Rows go through the rule only where some account named is not the recipient's own."""
         if self.foreign_rule is None:
             return
         fixed = frozenset(self.fixed_accounts)
-        rows = [row for row in rows if rec.account[row] is not None or fixed]
-        if not rows:
+        rows = fast if fixed else fast & (rec.party == 1)
+        if not rows.any():
             return
-        # Per site, the accounts each row's values name (most values name none).
-        naming: list[tuple[Site, list[tuple], dict[tuple, frozenset[str]]]] = []
+        naming: list[tuple[Site, pa.Array, dict[str, frozenset[str]]]] = []
         for site in self.mention_sites:
-            values = list(zip(*(merged.rendered[i] for i in site.exprs), strict=True))
-            named: dict[tuple, frozenset[str]] = {}
-            for key in {values[row] for row in rows}:
-                named[key] = self._named(site, key)
-            if any(named.values()):
-                naming.append((site, values, named))
-        static = frozenset(self.static_accounts)
-        for row in rows:
-            recipient_accounts = fixed | {rec.account[row]} - {None}
+            keys = _join([merged.raw[i] for i in site.exprs])
+            named = {key: self._named(site, tuple(key.split(SEP))) for key, _ in _Groups(keys, rows)}
+            named = {key: accounts for key, accounts in named.items() if accounts - fixed}
+            if named:
+                naming.append((site, keys, named))
+        static = frozenset(self.static_accounts) - fixed
+        candidates = np.zeros(len(rows), dtype=bool)
+        if len(static) > 1:
+            candidates |= rows
+        elif static:
+            candidates |= rows & _mask(pc.not_equal(rec.account_arr, next(iter(static))))
+        for _, keys, named in naming:
+            # Per row, the one other account its values name (MULTI when several): a candidate
+            # unless that is the recipient's own account.
+            names = [next(iter(a - fixed)) if len(a - fixed) == 1 else MULTI for a in named.values()]
+            where = pc.index_in(keys, value_set=pa.array(list(named), pa.string()))
+            named_account = pc.take(pa.array(names, pa.string()), where)
+            candidates |= rows & _mask(pc.not_equal(named_account, rec.account_arr))
+        for row in np.flatnonzero(candidates).tolist():
+            recipient_accounts = fixed | ({rec.account[row]} - {None})
+            places = []
             others = static - recipient_accounts
-            for _, values, named in naming:
-                others |= named[values[row]] - recipient_accounts
+            for site, keys, named in naming:
+                key = keys[row].as_py()
+                if key in named:
+                    others |= named[key] - recipient_accounts
+                    places.append((site, self._fill_text(site, tuple(key.split(SEP)))))
             if not others:
                 continue
-            places = [
-                (site, self._fill_text(site, values[row]))
-                for site, values, named in naming
-                if named[values[row]]
-            ]
-            key = (frozenset(recipient_accounts), tuple(text for _, text in places))
-            found = self._foreign_cache.get(key)
+            cache_key = (recipient_accounts, tuple(text for _, text in places))
+            found = self._foreign_cache.get(cache_key)
             if found is None:
-                found = self._foreign_cache.put(key, self._foreign(recipient_accounts, places))
+                found = self._foreign_cache.put(cache_key, self._foreign(recipient_accounts, places))
             hits.extend((row, f) for f in found)
 
     def _named(self, site: Site, values: tuple[str, ...]) -> frozenset[str]:
@@ -861,8 +895,8 @@ class Plan:
         self,
         merged: _Merged,
         rec: _Recipients,
-        emails: list[str | None],
-        rows: list[int],
+        emails: pa.Array,
+        fast: np.ndarray,
         hits: list[tuple[int, Finding]],
     ) -> None:
         """The greeted names against the recipient's: only recipients whose display name does not
@@ -873,44 +907,57 @@ class Plan:
             return
         site = self.greeting_site
         greet_exprs = site.exprs if site is not None else ()
-        greeted = list(zip(*(merged.rendered[i] for i in greet_exprs), strict=True)) if greet_exprs else None
-        names: dict[tuple, tuple[tuple[tuple[str, str], ...], ...]] = {}
-        for key in {greeted[row] for row in rows} if greeted is not None else {()}:
-            text = (
-                site.text.translate(dict(zip(_sentinels(greet_exprs), key, strict=True)))
+
+        def greeting(values: tuple[str, ...]) -> str:
+            return (
+                site.text.translate(dict(zip(_sentinels(greet_exprs), values, strict=True)))
                 if site
                 else line.text
             )
-            names[key] = self._greeted(text)
-        if not any(names.values()):
+
+        # First by the greeting's own values: where the display name shows the same column (Hi {{
+        # first_name }} to {{ first_name }} {{ last_name }}), its words alone often cover the name,
+        # and then every other word of the display name only adds to them.
+        rows = fast
+        if self.display_split and greet_exprs:
+            greet_keys = _join([merged.raw[i] for i in greet_exprs])
+            groups = _Groups(greet_keys, fast)
+            open_keys = set()
+            for key, _ in groups:
+                values = tuple(key.split(SEP))
+                names = self._greeted(greeting(values))
+                by_column = {self.exprs[g].column: v for g, v in zip(greet_exprs, values, strict=True)}
+                shared = [
+                    by_column[self.exprs[d].column]
+                    for d in self.display_exprs
+                    if self.exprs[d].column in by_column
+                ]
+                if names and not self._covered(names, [self.display_words, *map(self._words, shared)]):
+                    open_keys.add(key)
+            rows = np.zeros(len(fast), dtype=bool)
+            rows[groups.rows_of(open_keys)] = True
+            if not rows.any():
+                return
+        exprs = greet_exprs + self.display_exprs
+        keys = _join([merged.raw[i] for i in exprs]) if exprs else None
+        groups = _Groups(keys, rows) if keys is not None else None
+        doubtful: dict[str, tuple[str, str]] = {}
+        for key, _ in groups if groups is not None else [("", 0)]:
+            values = key.split(SEP) if exprs else []
+            greet, shown = tuple(values[: len(greet_exprs)]), tuple(values[len(greet_exprs) :])
+            text = greeting(greet)
+            names = self._greeted(text)
+            if names and not self._display_covers(names, shown):
+                display = self.display.translate(
+                    dict(zip(_sentinels(self.display_exprs), shown, strict=True))
+                )
+                doubtful[key] = (text, display.strip())
+        if not doubtful:
             return
-        shown = (
-            list(zip(*(merged.rendered[i] for i in self.display_exprs), strict=True))
-            if self.display_exprs
-            else None
-        )
-        pairs = [
-            (greeted[row] if greeted is not None else (), shown[row] if shown is not None else ())
-            for row in rows
-        ]
-        doubtful = {
-            pair
-            for pair in set(pairs)
-            if names[pair[0]] and not self._display_covers(names[pair[0]], pair[1])
-        }
-        for row, pair in zip(rows, pairs, strict=True):
-            if pair not in doubtful:
-                continue
-            greet_values, display_values = pair
-            text = (
-                site.text.translate(dict(zip(_sentinels(greet_exprs), greet_values, strict=True)))
-                if site
-                else line.text
-            )
-            display = self.display.translate(
-                dict(zip(_sentinels(self.display_exprs), display_values, strict=True))
-            ).strip()
-            recipient = self._address(rec, emails, row, display)
+        chosen = groups.rows_of(set(doubtful)) if groups is not None else np.flatnonzero(rows)
+        for row in chosen.tolist():
+            text, display = doubtful[keys[row].as_py() if keys is not None else ""]
+            recipient = rec.address(row, emails[row].as_py(), display)
             stub = self._message(
                 recipients=[recipient, *self.fixed], lines=[BodyLine(line.number, text, False)]
             )
@@ -921,10 +968,12 @@ class Plan:
     ) -> bool:
         """Every greeted name has a word in the display name, as the greeting rule reads words."""
         if self.display_split:
-            words = [self.display_words, *map(self._words, values)]
-        else:
-            fills = dict(zip(_sentinels(self.display_exprs), values, strict=True))
-            words = [self._words(self.display.translate(fills).strip())]
+            return self._covered(parts, [self.display_words, *map(self._words, values)])
+        fills = dict(zip(_sentinels(self.display_exprs), values, strict=True))
+        return self._covered(parts, [self._words(self.display.translate(fills).strip())])
+
+    @staticmethod
+    def _covered(parts: tuple[tuple[tuple[str, str], ...], ...], words: list[frozenset[str]]) -> bool:
         return all(any(t in w or c in w for w in words for t, c in tokens) for tokens in parts)
 
     def _greeted(self, text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
@@ -1017,6 +1066,49 @@ def _tags_stand_apart(text: str) -> bool:
         if after in (".", "-") and next_after and WORD_CHAR.match(next_after):
             return False
     return True
+
+
+def address_keys(emails: list[str]) -> np.ndarray:
+    """Stable 64-bit hashes of addresses (the same in every process, unlike `hash()`)."""
+    import pandas as pd
+
+    return pd.util.hash_array(np.asarray(emails, dtype=object))
+
+
+def _join(arrays: list[pa.Array]) -> pa.Array:
+    """One key per row from several value columns (values holding SEP are checked in full)."""
+    return arrays[0] if len(arrays) == 1 else pc.binary_join_element_wise(*arrays, SEP)
+
+
+class _Groups:
+    """The masked rows grouped by key (one hash pass): the distinct keys with a first row each, and
+    the rows of any keys."""
+
+    def __init__(self, keys: pa.Array, mask: np.ndarray) -> None:
+        self.rows = np.flatnonzero(mask)
+        if len(self.rows):
+            encoded = pc.dictionary_encode(keys.take(pa.array(self.rows)))
+            self.values: list[str] = encoded.dictionary.to_pylist()
+            self.codes = encoded.indices.to_numpy(zero_copy_only=False)
+        else:
+            self.values, self.codes = [], np.empty(0, dtype=np.int32)
+        # Codes are given in order of first appearance, so code c first appears at first[c].
+        _, first = np.unique(self.codes, return_index=True)
+        self.first_rows = self.rows[first].tolist()
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return iter(zip(self.values, self.first_rows, strict=True))
+
+    def spread(self, firing: Mapping[str, tuple[Finding, ...]], hits: list[tuple[int, Finding]]) -> None:
+        """Give every row whose key fires that key's findings."""
+        if not firing:
+            return
+        found = [firing.get(value, ()) for value in self.values]
+        for pos in np.flatnonzero(np.isin(self.codes, [c for c, f in enumerate(found) if f])).tolist():
+            hits.extend((int(self.rows[pos]), f) for f in found[self.codes[pos]])
+
+    def rows_of(self, keys: set[str]) -> np.ndarray:
+        return self.rows[np.isin(self.codes, [c for c, v in enumerate(self.values) if v in keys])]
 
 
 def _sentinels(exprs: tuple[int, ...]) -> list[int]:
