@@ -66,6 +66,8 @@ FOUND = [
     ("acme-billing.com", "acme.com", "added-word"),
     ("myacme.com", "acme.com", "added-word"),
     ("bluepeak-login.com", "bluepeak-analytics.com", "added-word"),
+    ("northwind-telecom-claims.com", "northwind-telecom.com", "added-word"),
+    ("northwindtelecomfinance.com", "northwind-telecom.com", "added-word"),
     ("acme.com.secure-mail.net", "acme.com", "subdomain"),
     ("northwind-telecom.evil.net", "northwind-telecom.com", "subdomain"),
 ]
@@ -100,6 +102,9 @@ QUIET = [
     "acmes.com",
     "acme.de",
     "ibm.net",
+    # a short, everyday name extended by another word is another company
+    "acme-investments.com",
+    "acmeinvestments.com",
     # one letter off, but not a slip anyone makes (y is nowhere near e on a keyboard)
     "baysystems.com",
     # big mail providers are never imitations, even one letter from a known one

@@ -92,6 +92,12 @@ ADDED_WORDS = _wordset(
     """
 )
 
+# Any other word may be added to a known name that is distinctive enough on its own: hyphened on
+# (`tiger-media-claims`) from 6 letters, glued on (`findharborviewgraham`) from 10. Shorter names
+# are everyday words (`pioneer`, `acme`) that real, unrelated companies extend; only the words
+# above count for them.
+_AFFIX_MIN = 6
+_GLUED_AFFIX_MIN = 10
 _ADDED_WORD_LENGTHS = sorted({len(w) for w in ADDED_WORDS})
 
 # Unmistakable visual tricks, folded into the strict key. Single characters first (`c1` -> `cl` -> `d`).
@@ -664,6 +670,15 @@ class LookalikeIndex:
                     (ident, "plural") for ident in self._by_key.get(strict_key(flat[:i] + flat[i + 2 :]))
                 )
         parts = label.split("-")
+        for n in range(_GLUED_AFFIX_MIN, len(flat) - 2):  # a long known name with any word glued on
+            for rest in (flat[:n], flat[-n:]):
+                yield from ((ident, "word") for ident in self._by_key.get(strict_key(rest)))
+        for i in range(len(parts)):  # a whole known name, hyphened to any other words
+            for j in range(i + 1, len(parts) + 1):
+                if j - i < len(parts):
+                    run = strict_key(flatten("-".join(parts[i:j])))
+                    if len(run) >= _AFFIX_MIN:
+                        yield from ((ident, "word") for ident in self._by_key.get(run))
         if len(parts) > 1:
             for part, rest, table in (
                 (parts[-1], parts[:-1], self._by_head),
