@@ -41,20 +41,24 @@ CAMPAIGN_TOML = """
 [campaign]
 test_recipients = ["seed.inbox@gmail.com"]
 suppression_list = "suppressed.txt"
-max_held_share = 1.0
+max_held_share = {max_held_share}
+chunk_rows = {chunk_rows}
 
 [campaign.segments]
 leads = ["kind=lead"]
-customers-with-product = ["kind=customer", "products~{}"]
+customers-with-product = ["kind=customer", "products~{{}}"]
 """
 
 
-def org(tmp_path: Path, extra: str = "", suppressed: Sequence[str] = ()) -> Path:
+def org(
+    tmp_path: Path, suppressed: Sequence[str] = (), *, max_held_share: float = 1.0, chunk_rows: int = 20_000
+) -> Path:
     """A copy of the example org with a [campaign] section; returns its sendguard.toml."""
     target = tmp_path / "org"
     shutil.copytree(EXAMPLE_ORG, target, dirs_exist_ok=True)
     config = target / "sendguard.toml"
-    config.write_text(config.read_text() + CAMPAIGN_TOML + extra)
+    campaign = CAMPAIGN_TOML.format(max_held_share=max_held_share, chunk_rows=chunk_rows)
+    config.write_text(config.read_text() + campaign)
     (target / "suppressed.txt").write_text("".join(f"{s}\n" for s in suppressed))
     return config
 
@@ -81,7 +85,7 @@ def customer(email: str, first: str = "Pat", **values: str) -> dict[str, str]:
         "email": email,
         "first_name": first,
         "last_name": "Doe",
-        "company": "",
+        "company": "your home",
         "kind": "customer",
         "products": "SecureHome Plus",
         "balance": "0.00",

@@ -218,7 +218,10 @@ class Plan:
             False: Address(f"recipient@{internal}", "", "To", internal, Party.INTERNAL),
         }
 
-        self.template_findings = self._template_findings()
+        # Statements ({% if %}, {% for %}) decide the text per recipient: every recipient of such a
+        # template is checked in full, and the template has no findings of its own.
+        self.flat = template.flat
+        self.template_findings = self._template_findings() if self.flat else []
         self.sites = self._sites()
         self.display = template.parts["to_display"].with_sentinels() if "to_display" in template.parts else ""
         self.display_exprs = tuple(e.index for e in self.exprs if e.part == "to_display")
@@ -458,7 +461,7 @@ class Plan:
                 valid & ~rec.internal & ~_mask(pc.is_in(emails, value_set=self.test_list))
             )
 
-        full = merged.reshaping.copy()
+        full = merged.reshaping.copy() if self.flat else np.ones(batch.num_rows, dtype=bool)
         for site in self.blank_before_greeting:
             joined = _join([merged.raw[i] for i in site.exprs])
             full |= _mask(pc.equal(pc.utf8_trim_whitespace(joined), ""))

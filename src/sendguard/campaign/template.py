@@ -40,7 +40,7 @@ from typing import Any
 
 import jinja2
 import markupsafe
-from jinja2 import nodes
+from jinja2 import meta, nodes
 
 from sendguard.errors import InputError
 
@@ -110,8 +110,13 @@ class Part:
     pieces: list[str | Expression]  # flat templates only
     template: jinja2.Template = field(repr=False)
     flat: bool  # only `{{ }}` tags: no `{% %}` statements
+    names: frozenset[str] = frozenset()  # every variable the part reads
 
     def with_sentinels(self) -> str:
+        """The part with a sentinel for each tag; a part with statements cannot be cut into pieces,
+        so it stands as rendered with no values."""
+        if not self.flat:
+            return self.template.render({})
         return "".join(p if isinstance(p, str) else p.sentinel for p in self.pieces)
 
     def render(self, row: Mapping[str, Any]) -> str:
@@ -135,7 +140,7 @@ class Template:
 
     @property
     def columns(self) -> set[str]:
-        return {n for e in self.expressions for n in e.names}
+        return {n for p in self.parts.values() for n in p.names}
 
     def unsentinel(self, text: str) -> str:
         """Show a text from the parsed template with its merge tags as written."""
@@ -417,7 +422,7 @@ def _part(name: str, source: str, env: jinja2.Environment, expressions: list[Exp
                 )
                 expressions.append(expr)
                 pieces.append(expr)
-    return Part(name, source, pieces, template, flat)
+    return Part(name, source, pieces, template, flat, frozenset(meta.find_undeclared_variables(tree)))
 
 
 def _tag_sources(env: jinja2.Environment, source: str) -> list[str]:
