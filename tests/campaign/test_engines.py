@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from campaign_support import THANKS, check, customer, org, write_audience, write_template
+from campaign_support import THANKS, check, customer, org, plan, write_audience, write_template
 
 
 def audience(n: int, seed: int = 3) -> list[dict[str, str]]:
@@ -63,3 +63,21 @@ def test_dask_local_cluster_gives_the_same_result(campaign):
         on_dask = check(*campaign, engine="dask", scheduler=client)
     assert on_dask.run["engine"] == "dask"
     assert result(on_dask) == result(single)
+
+
+def test_dask_partitions_with_chunked_arrow_columns(tmp_path):
+    """dask.dataframe hands over Arrow-backed pandas columns that may be chunked."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from sendguard.campaign import engine
+
+    rows = audience(40)
+    table = pa.concat_tables([pa.Table.from_pylist(rows[:25]), pa.Table.from_pylist(rows[25:])])
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    assert table.column("email").num_chunks == 2
+    p = plan(org(tmp_path), write_template(tmp_path, THANKS))
+    engine.remember(p)
+    from_frame = engine._check_frame(p.options, frame, 0)
+    direct = p.check_batch(table.combine_chunks().to_batches()[0], 0)
+    assert (from_frame.reasons, from_frame.samples, from_frame.rows) == (direct.reasons, direct.samples, 40)

@@ -59,7 +59,10 @@ def _check_chunk(options: CampaignOptions, batch: pa.RecordBatch, index: int) ->
 
 
 def _check_frame(options: CampaignOptions, frame: Any, index: int) -> ChunkResult:
-    batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
+    # Arrow-backed pandas columns may be chunked: one contiguous batch per partition.
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    batches = table.to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
     return plan_for(options).check_batch(batch, index)
 
 
