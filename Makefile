@@ -6,8 +6,11 @@
 install:
 	./scripts/bootstrap.sh
 
+# Exit 1 means "something would be blocked": expected on the shipped bad examples.
 demo: install
 	.venv/bin/sendguard check --config examples/org/sendguard.toml examples/messages/*.eml || test $$? -eq 1
+	.venv/bin/sendguard campaign check --config examples/campaign/sendguard.toml \
+		examples/campaign/purchase-thanks.eml examples/campaign/audience.csv || test $$? -eq 1
 
 lint: install
 	.venv/bin/ruff check src tests bench
