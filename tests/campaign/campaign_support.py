@@ -43,6 +43,7 @@ test_recipients = ["seed.inbox@gmail.com"]
 suppression_list = "suppressed.txt"
 max_held_share = {max_held_share}
 chunk_rows = {chunk_rows}
+{extra}
 
 [campaign.segments]
 leads = ["kind=lead"]
@@ -51,13 +52,19 @@ customers-with-product = ["kind=customer", "products~{{}}"]
 
 
 def org(
-    tmp_path: Path, suppressed: Sequence[str] = (), *, max_held_share: float = 1.0, chunk_rows: int = 20_000
+    tmp_path: Path,
+    suppressed: Sequence[str] = (),
+    *,
+    max_held_share: float = 1.0,
+    chunk_rows: int = 20_000,
+    extra: str = "",
 ) -> Path:
-    """A copy of the example org with a [campaign] section; returns its sendguard.toml."""
+    """A copy of the example org with a [campaign] section (`extra`: more of its keys); returns its
+    sendguard.toml."""
     target = tmp_path / "org"
     shutil.copytree(EXAMPLE_ORG, target, dirs_exist_ok=True)
     config = target / "sendguard.toml"
-    campaign = CAMPAIGN_TOML.format(max_held_share=max_held_share, chunk_rows=chunk_rows)
+    campaign = CAMPAIGN_TOML.format(max_held_share=max_held_share, chunk_rows=chunk_rows, extra=extra)
     config.write_text(config.read_text() + campaign)
     (target / "suppressed.txt").write_text("".join(f"{s}\n" for s in suppressed))
     return config

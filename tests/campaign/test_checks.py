@@ -221,3 +221,23 @@ def test_statements_check_every_recipient_in_full(tmp_path):
     report = check(org(tmp_path), write_template(tmp_path, template), write_audience(tmp_path, rows))
     assert report.run["checked_in_full"] == 2
     assert report.reasons == {"balance-mismatch": 1, "missing-merge-field": 1}
+
+
+def test_sql_audience_streams_the_query(tmp_path):
+    import sqlite3
+
+    rows = [customer(f"k{i}@gmail.com", "Kim") for i in range(7)] + [
+        lead("lee@gmail.com"),
+        customer("x@gmail.com", ""),
+    ]
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE people (email, first_name, last_name, company, kind, products, balance)")
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)", [tuple(r.values()) for r in rows])
+    config = org(tmp_path, chunk_rows=4, extra=f'audience_url = "sqlite:///{db}"')
+    template = write_template(tmp_path, THANKS)
+    expected = check(config, template, write_audience(tmp_path, rows)).to_dict()
+    got = check(config, template, "sql:SELECT * FROM people ORDER BY rowid").to_dict()
+    assert (got["reasons"], got["samples"], got["held"]) == (expected["reasons"], expected["samples"], 2)
+    with pytest.raises(InputError, match="audience query failed"):
+        check(config, template, "sql:SELECT * FROM nobody")

@@ -20,6 +20,7 @@ from sendguard.campaign.engine import default_workers, run_dask, run_local
 from sendguard.campaign.plan import CampaignOptions, Plan
 from sendguard.campaign.report import CampaignReport
 from sendguard.campaign.settings import (
+    EMPTY_AUDIENCE,
     MISSING_COLUMN,
     MISSING_MERGE_FIELD,
     RECIPIENT_REASONS,
@@ -73,7 +74,9 @@ def check_campaign(
     if expected is not None and expected < 0:
         raise InputError(f"expected size must be a positive number (not {expected})")
 
-    source = open_audience(audience)
+    source = open_audience(audience, settings.audience_url)
+    if engine == "dask" and source.kind == "sql":
+        raise InputError("the Dask engine reads CSV or Parquet: check a SQL audience with --engine local")
     if tpl.email_column not in source.columns:
         raise InputError(
             f"the audience has no {tpl.email_column!r} column for the recipient's address "
@@ -155,6 +158,17 @@ def _campaign_findings(
     missing_columns: set[str], expected: int | None, audience: int, settings: Any
 ) -> list[Finding]:
     findings = []
+    if audience == 0:
+        findings.append(
+            Finding(
+                EMPTY_AUDIENCE,
+                Severity.WARN,
+                "The audience has no recipients: nothing would be sent",
+                Location("message"),
+                "0 rows",
+                "Check the audience file or query is the one meant for this campaign.",
+            )
+        )
     for column in sorted(missing_columns):
         findings.append(
             Finding(
@@ -196,7 +210,9 @@ def _reason_finding(reason: str, count: int, totals: Any, settings: Any) -> Find
         }.get(reason, "These recipients are left out of the send; check the samples.")
         location = Location("To", text=", ".join(samples) or None)
     else:
-        message = f"{count:,} recipients: " + (example.message if example else reason)
+        # The first finding is the first sample's: show whose message it is.
+        shown = f"{samples[0]}: {example.message}" if example and samples else reason
+        message = f"{count:,} recipients, e.g. {shown}"
         suggestion = example.suggestion if example else ""
         location = example.location if example else Location("message")
     return Finding(reason, settings.severity_of(reason), message, location, ", ".join(samples), suggestion)

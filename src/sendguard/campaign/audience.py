@@ -1,5 +1,6 @@
-"""Audiences: CSV or Parquet files (or an Arrow table / pandas DataFrame) read in bounded chunks,
-and the segment conditions checked over their columns.
+"""Audiences: CSV or Parquet files, a SQL query (`sql:SELECT ...` on `[campaign] audience_url`), or
+an Arrow table / pandas DataFrame, read in bounded chunks; and the segment conditions checked over
+their columns.
 
 A segment condition is `COLUMN=VALUE` (the column equals the value) or `COLUMN~VALUE` (a
 ';'-separated list column, or a Parquet list column, contains the value); comparisons ignore case
@@ -94,8 +95,9 @@ class Audience:
 
     source: AudienceSource
     label: str
-    kind: str  # "csv", "parquet" or "table"
+    kind: str  # "csv", "parquet", "sql" or "table"
     columns: list[str]
+    url: str | None = None  # for "sql": the database; `source` is the query
 
     def batches(self, wanted: set[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
         """The audience in order, `chunk_rows` rows at most per batch, only the `wanted` columns."""
@@ -107,6 +109,8 @@ class Audience:
                 import pyarrow.parquet as pq
 
                 batches = pq.ParquetFile(self.source).iter_batches(batch_size=chunk_rows, columns=names)
+            elif self.kind == "sql":
+                batches = _sql_batches(self, names, chunk_rows)
             else:
                 batches = iter(self.source.select(names).to_batches(max_chunksize=chunk_rows))
             for batch in batches:
@@ -119,6 +123,8 @@ class Audience:
         """Rows in the audience: exact for Parquet and tables, from line count for CSV (for progress)."""
         if self.kind == "table":
             return self.source.num_rows
+        if self.kind == "sql":
+            return None
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -130,7 +136,16 @@ class Audience:
         return max(0, lines - 1)
 
 
-def open_audience(source: AudienceSource) -> Audience:
+def open_audience(source: AudienceSource, sql_url: str | None = None) -> Audience:
+    if isinstance(source, str) and source.startswith("sql:"):
+        if not sql_url:
+            raise InputError(
+                'a SQL audience needs [campaign] audience_url = "<SQLAlchemy URL>" in the config'
+            )
+        query = source[4:].strip()
+        return Audience(
+            query, f"{_safe_url(sql_url)} (audience query)", "sql", _sql_columns(sql_url, query), sql_url
+        )
     if isinstance(source, pa.Table):
         return Audience(source, "<table>", "table", source.column_names)
     if not isinstance(source, (str, Path)):
@@ -180,6 +195,47 @@ def _csv_batches(path: Path, names: list[str], header: list[str]) -> Iterator[pa
         ),
     )
     yield from reader
+
+
+def _sql_columns(url: str, query: str) -> list[str]:
+    import sqlalchemy
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as conn:
+            columns = list(conn.execute(sqlalchemy.text(query)).keys())
+        engine.dispose()
+    except SQLAlchemyError as exc:
+        raise InputError(f"the audience query failed: {_arrow_reason(exc)}", path=_safe_url(url)) from None
+    return columns
+
+
+def _sql_batches(audience: Audience, names: list[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """The query's rows, streamed from the server `chunk_rows` at a time."""
+    import sqlalchemy
+    from sqlalchemy.exc import SQLAlchemyError
+
+    assert audience.url is not None
+    try:
+        engine = sqlalchemy.create_engine(audience.url)
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+                sqlalchemy.text(audience.source)
+            )
+            positions = [audience.columns.index(name) for name in names]
+            for rows in result.partitions():
+                yield pa.RecordBatch.from_pydict(
+                    {name: [r[i] for r in rows] for name, i in zip(names, positions, strict=True)}
+                )
+        engine.dispose()
+    except SQLAlchemyError as exc:
+        raise InputError(f"the audience query failed: {_arrow_reason(exc)}", path=audience.label) from None
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 def _arrow_reason(exc: Exception) -> str:

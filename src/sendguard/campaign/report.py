@@ -11,7 +11,8 @@ from rich.text import Text
 
 from sendguard.campaign.settings import RECIPIENT_REASONS
 from sendguard.render import ICON, STYLE, VERDICT_STYLE, print_finding
-from sendguard.report import Finding, Report, Severity
+from sendguard.report import Finding, Report
+from sendguard.rules import RULES
 
 HEADLINE = {
     "block": "BLOCKED: do not send this campaign as it is",
@@ -79,16 +80,20 @@ def print_campaign(console: Console, report: CampaignReport) -> None:
     )
     if report.recipient_findings:
         console.print("\n[bold]Held recipients[/bold] (a recipient may be held for several reasons)")
+        summaries = {rule.id: rule.summary() for rule in RULES}
         width = max(len(f.rule) for f in report.recipient_findings)
         for f in report.recipient_findings:
             line = Text("  ")
             line.append(f"{ICON.get(f.severity, '-')} ", style=STYLE.get(f.severity, ""))
             line.append(f"{f.rule:<{width}}", style="bold")
             line.append(f" {report.reasons.get(f.rule, 0):>9,}  ")
-            line.append(RECIPIENT_REASONS.get(f.rule) or f.message)
-            console.print(line)
-            if f.rule not in RECIPIENT_REASONS:
-                console.print(Text(f"      e.g. {f.message}", style="dim"), overflow="fold")
+            if f.rule in RECIPIENT_REASONS:  # "N recipients: what it means (by tag)"
+                line.append(f.message.split(": ", 1)[-1])
+                console.print(line)
+            else:  # "N recipients, e.g. who: what the rule says"
+                line.append(summaries.get(f.rule, ""))
+                console.print(line)
+                console.print(Text("      e.g. " + f.message.split(", e.g. ", 1)[-1], style="dim"))
             samples = report.samples.get(f.rule, [])
             if samples:
                 console.print(Text("      " + ", ".join(samples), style="dim"), overflow="fold")
@@ -110,7 +115,3 @@ def print_campaign(console: Console, report: CampaignReport) -> None:
             )
         )
     console.print()
-
-
-def worst(findings: list[Finding]) -> Severity:
-    return max((f.severity for f in findings), default=Severity.OFF)

@@ -36,6 +36,7 @@ INVALID_ADDRESS = "invalid-address"
 VOLUME_EXCEEDED = "volume-exceeded"
 TOO_MANY_HELD = "too-many-held"
 MISSING_COLUMN = "missing-column"
+EMPTY_AUDIENCE = "empty-audience"
 
 RECIPIENT_REASONS = {
     SEGMENT_MISMATCH: "outside the declared segment",
@@ -61,6 +62,7 @@ ROLE_LOCAL_PARTS = frozenset(
     }
 )  # fmt: skip
 KEYS = {
+    "audience_url",
     "test_recipients",
     "suppression_list",
     "segments",
@@ -84,6 +86,7 @@ class CampaignSettings:
     severity: tuple[tuple[str, Severity], ...] = ()
     hold_role_addresses: bool = True
     email_column: str = "email"
+    audience_url: str | None = None  # SQLAlchemy URL for `sql:` audiences
     samples: int = 5
     chunk_rows: int = 20_000
     source: str = field(default="", compare=False)
@@ -162,6 +165,7 @@ def load_settings(config: Config, rule_ids: set[str]) -> CampaignSettings:
         severity=tuple(levels),
         hold_role_addresses=config.get("campaign", "hold_role_addresses", bool, True),
         email_column=config.get("campaign", "email_column", str, "email"),
+        audience_url=config.get("campaign", "audience_url", str),
         samples=samples,
         chunk_rows=chunk_rows,
         source=str(config.path),
