@@ -39,7 +39,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sendguard.lookalike import RESTRICTED, LookalikeIndex, flatten, split_domain
+from sendguard.lookalike import LookalikeIndex, flatten, is_restricted, split_domain
 
 CORPORA = Path("/work/shared/corpora")
 DICTIONARIES = CORPORA / "dnstwist-dictionaries"
@@ -252,7 +252,7 @@ def measure_recall(
         if index.is_known(perm):
             s["known"] += 1
             continue
-        if split_domain(perm)[2].split(".")[0] in RESTRICTED:
+        if is_restricted(split_domain(perm)[2]):
             s["restricted"] += 1
             continue
         owners = {m.owner for m in index.matches(perm)}

@@ -52,6 +52,7 @@ FOUND = [
     ("bluepeak-analytics.net", "bluepeak-analytics.com", "tld-swap"),
     ("northwind-telecom.co.uk", "northwind-telecom.com", "tld-swap"),
     ("acme.co", "acme.com", "tld-swap"),
+    ("bluepeak-analytics.ac", "bluepeak-analytics.com", "tld-swap"),  # Ascension Island: anyone may register
     ("colorworks.co.uk", "colourworks.co.uk", "spelling-variant"),
     ("harborcenter.com", "harbourcentre.com", "spelling-variant"),
     ("organizationhub.com", "organisationhub.com", "spelling-variant"),

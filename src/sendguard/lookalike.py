@@ -56,7 +56,15 @@ def _wordset(text: str) -> frozenset[str]:
 SECOND_LEVEL = _wordset("ac biz co com edu firm gen go gob gov info ltd me mil ne net nom or org plc sch")
 # Suffixes only governments, armed forces and schools can register: nobody can have registered a
 # domain there to imitate a customer, so it is never reported as a lookalike.
-RESTRICTED = _wordset("gov edu mil int ac gob go sch")
+RESTRICTED_TLDS = _wordset("gov edu mil int")
+RESTRICTED_SECOND_LEVEL = _wordset("gov edu mil ac gob go sch")  # gov.uk, ac.uk, gob.mx, go.jp, ...
+
+
+def is_restricted(suffix: str) -> bool:
+    """Whether only governments, armed forces or schools can register under `suffix`."""
+    parts = suffix.split(".")
+    return parts[0] in (RESTRICTED_TLDS if len(parts) == 1 else RESTRICTED_SECOND_LEVEL)
+
 
 # Big mail and internet providers. Their domains are real, famous and owned by the provider, so a
 # recipient there is never "imitating" a customer (hotmail.co.uk is not a lookalike of
@@ -535,7 +543,7 @@ class LookalikeIndex:
         if "." not in unicode_domain or self._is_related_to_known(unicode_domain):
             return []
         sub, label, suffix = split_domain(unicode_domain)
-        if unicode_domain in PROVIDERS or suffix.split(".")[0] in RESTRICTED:
+        if unicode_domain in PROVIDERS or is_restricted(suffix):
             return []
         flat = flatten(label)
         found: dict[int, tuple[int, str]] = {}  # known id -> (cost, how it matched)
