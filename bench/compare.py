@@ -21,6 +21,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,16 +45,17 @@ class Section:
     key: str
     module: str
     title: str
-    timeout: int  # seconds; a section still running then is stopped and reported as such
+    timeout: int  # seconds; a section still running at its limit is stopped and reported as such
 
 
+# Limits are each section's own ceiling and its weight when the 20-minute budget is shared out.
 SECTIONS = (
-    Section(1, "lookalike", "lookalike_bench", "Lookalike domains vs dnstwist", 600),
-    Section(2, "spelling", "spelling_bench", "Spelling vs Hunspell / pyspellchecker / spylls", 600),
-    Section(3, "attachment", "attachment_bench", "Missing attachment vs keyword baselines", 300),
-    Section(4, "tone", "tone_bench", "Tone vs VADER", 300),
-    Section(5, "realmail", "realmail_bench", "False alarms on real mail", 600),
-    Section(6, "speed", "speed_bench", "Speed", 300),
+    Section(1, "lookalike", "lookalike_bench", "Lookalike domains vs dnstwist", 300),
+    Section(2, "spelling", "spelling_bench", "Spelling vs Hunspell / pyspellchecker / spylls", 480),
+    Section(3, "attachment", "attachment_bench", "Missing attachment vs keyword baselines", 90),
+    Section(4, "tone", "tone_bench", "Tone vs VADER", 60),
+    Section(5, "realmail", "realmail_bench", "False alarms on real mail", 540),
+    Section(6, "speed", "speed_bench", "Speed", 240),
 )
 
 
@@ -130,23 +132,35 @@ def worker(section_key: str, quick: bool, out: Path) -> int:
 # ---------------------------------------------------------------- parent
 
 
-def run_section(section: Section, quick: bool) -> dict[str, Any]:
-    """Run one section in a subprocess; never raises."""
+def run_section(section: Section, quick: bool, time_left: float) -> dict[str, Any]:
+    """Run one section in a subprocess, for at most its own limit or `time_left`; never raises."""
+    limit = max(30.0, min(section.timeout, time_left))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"compare-{section.key}-") as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", section.key, "--json", str(out)]
         if quick:
             cmd.append("--quick")
+        # Its own session, so a section's worker pool can be stopped with it (and only it).
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=section.timeout)
+            _, stderr = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            payload = {"status": "failed", "error": f"stopped after its {section.timeout} s time limit"}
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            payload = {"status": "failed", "error": f"stopped at its time limit ({limit:.0f} s)"}
         else:
             if out.exists():
                 payload = json.loads(out.read_text(encoding="utf-8"))
             else:
-                tail = "\n".join((proc.stderr or "").strip().splitlines()[-25:])
+                tail = "\n".join((stderr or "").strip().splitlines()[-25:])
                 payload = {"status": "failed", "error": f"exit status {proc.returncode}\n{tail}"}
     payload["wall_seconds"] = time.perf_counter() - started
     return payload
@@ -525,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     payloads: dict[str, dict[str, Any]] = {}
-    for section in SECTIONS:
+    for i, section in enumerate(SECTIONS):
         if section.key not in wanted:
             payloads[section.key] = {
                 "status": "not run (--only)",
@@ -536,7 +550,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[{time.perf_counter() - t0:6.0f} s] section {section.number}: {section.title} ...", flush=True
         )
-        payloads[section.key] = run_section(section, args.quick)
+        # The time left is shared among this and the later sections in proportion to their limits
+        # (what a fast section leaves over goes to the next), so one slow section cannot sink the report.
+        weights = sum(s.timeout for s in SECTIONS[i:] if s.key in wanted)
+        time_left = (BUDGET_SECONDS - 30 - (time.perf_counter() - t0)) * section.timeout / weights
+        payloads[section.key] = run_section(section, args.quick, time_left)
         print(f"[{time.perf_counter() - t0:6.0f} s]   {payloads[section.key]['status']}", flush=True)
     # Plots sit next to the report (bench/report/ for bench/REPORT.md).
     plots = plot_sections(payloads, args.out.parent / "report")

@@ -252,7 +252,7 @@ def run(quick: bool = False, messages: int | None = None) -> dict[str, Any]:
         return {"skipped": f"no Enron / SpamAssassin corpus under {CORPORA}"}
     rng = random.Random(SEED)
     accounts = 2_000 if quick else ACCOUNTS
-    n = messages if messages is not None else (100 if quick else 3_000)
+    n = messages if messages is not None else (100 if quick else 1_000)
     with tempfile.TemporaryDirectory(prefix="sendguard-speed-") as tmp:
         t0 = time.perf_counter()
         config = build_org(Path(tmp), accounts, rng)
