@@ -124,7 +124,8 @@ def load_labels() -> dict[tuple[str, str], str]:
     if not LABELS.exists():
         return {}
     with LABELS.open() as fh:
-        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
+        lines = (line for line in fh if not line.startswith("#"))
+        rows = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)  # lines may hold quotes
         return {(r["source"], r["word"]): r["label"] for r in rows}
 
 
@@ -340,9 +341,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     sizes = (
         {"wikipedia": 60, "norvig": 40, "birkbeck": 20}
         if quick
-        else {"wikipedia": 500, "norvig": 400, "birkbeck": 250}
+        else {"wikipedia": 500, "norvig": 300, "birkbeck": 150}
     )
-    spylls_size = 5 if quick else 40
+    spylls_size = 5 if quick else 30
     samples = {k: _sample(v, sizes[k]) for k, v in lists.items()}
     mail = real_mail(quick)
     jobs: dict[tuple[str, str], Any] = {}

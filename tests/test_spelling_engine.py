@@ -178,3 +178,8 @@ def test_missing_dictionary_is_a_clear_error(tmp_path: Path) -> None:
         find_dictionary("en_ZZ", [tmp_path])
     with pytest.raises(OSError, match="en_US"):
         SpellChecker(dictionary_dirs=[tmp_path])
+
+
+def test_the_word_frequency_list_is_required() -> None:
+    with pytest.raises(OSError, match="install pyspellchecker"):
+        SpellChecker(frequencies={})
