@@ -99,6 +99,7 @@ decisions = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("note", sa.Text),
 )
+sa.Index("ix_decisions_time", decisions.c.time)  # decisions(limit): newest first, without a full sort
 
 
 @dataclass(frozen=True)
