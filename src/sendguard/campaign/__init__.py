@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sendguard.campaign.audience import AudienceSource, open_audience, parse_segment
-from sendguard.campaign.engine import default_workers, run_dask, run_local
+from sendguard.campaign.engine import default_workers, forget, run_dask, run_local
 from sendguard.campaign.plan import CampaignOptions, Plan
 from sendguard.campaign.report import CampaignReport
 from sendguard.campaign.settings import (
@@ -100,10 +100,13 @@ def check_campaign(
     plan = Plan(guard, tpl, options)
     columns = {tpl.email_column} | tpl.columns | {c.column for c in conditions}
     workers = workers or default_workers()
-    if engine == "dask":
-        totals = run_dask(plan, source, columns, scheduler=scheduler, workers=workers, progress=progress)
-    else:
-        totals = run_local(plan, source, columns, workers=workers, progress=progress)
+    try:
+        if engine == "dask":
+            totals = run_dask(plan, source, columns, scheduler=scheduler, workers=workers, progress=progress)
+        else:
+            totals = run_local(plan, source, columns, workers=workers, progress=progress)
+    finally:
+        forget(plan)
 
     campaign_findings = _campaign_findings(
         tpl.columns - set(source.columns), expected, totals.audience, settings

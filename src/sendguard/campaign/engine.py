@@ -35,6 +35,7 @@ from sendguard.campaign.template import load_template
 from sendguard.errors import InputError
 
 _PLANS: dict[CampaignOptions, Plan] = {}
+KEPT_PLANS = 4  # a long-lived worker (Dask) keeps the plans of its last few campaigns
 
 
 def plan_for(options: CampaignOptions) -> Plan:
@@ -45,13 +46,21 @@ def plan_for(options: CampaignOptions) -> Plan:
 
         guard = load(options.config_path)
         plan = Plan(guard, load_template(options.template_path, options.settings.email_column), options)
-        _PLANS[options] = plan
+        remember(plan)
     return plan
 
 
 def remember(plan: Plan) -> None:
     """Let chunks checked in this process (the in-process engine, Dask threads) use this plan."""
     _PLANS[plan.options] = plan
+    while len(_PLANS) > KEPT_PLANS:
+        del _PLANS[next(iter(_PLANS))]
+
+
+def forget(plan: Plan) -> None:
+    """Drop this process's reference once the campaign is checked: its caches go with it."""
+    if _PLANS.get(plan.options) is plan:
+        del _PLANS[plan.options]
 
 
 def _check_chunk(options: CampaignOptions, batch: pa.RecordBatch, index: int) -> ChunkResult:
