@@ -110,7 +110,7 @@ def plan(config: Path, template: Path, mode: str = "live", segment: Sequence[str
     guard = sendguard.load(config)
     settings = load_settings(guard.config, {r.id for r in guard.rules})
     conditions = parse_segment(segment, settings.named_segments)
-    options = CampaignOptions(str(config), str(template), mode, conditions, settings)
+    options = CampaignOptions(str(config), str(template), (0.0, 0.0), mode, conditions, settings)
     return Plan(guard, load_template(template, settings.email_column), options)
 
 

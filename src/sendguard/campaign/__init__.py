@@ -93,6 +93,7 @@ def check_campaign(
     options = CampaignOptions(
         config_path=str(guard.config.path.resolve()),
         template_path=str(Path(template).resolve()),
+        stamp=(guard.config.path.stat().st_mtime, Path(template).stat().st_mtime),
         mode=mode,
         segment=conditions,
         settings=settings,

@@ -83,6 +83,12 @@ def segment_mask(batch: pa.RecordBatch, conditions: Sequence[Condition]) -> np.n
     return inside
 
 
+def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
 def _text(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_string(array.type):
         return array
@@ -100,7 +106,22 @@ class Audience:
     url: str | None = None  # for "sql": the database; `source` is the query
 
     def batches(self, wanted: set[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        """The audience in order, `chunk_rows` rows at most per batch, only the `wanted` columns."""
+        """The audience in order, in batches of `chunk_rows` rows (the last may be smaller), only the
+        `wanted` columns. Readers give blocks of their own size; they are cut and joined to that."""
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for block in self._blocks(wanted, chunk_rows):
+            pending.append(block)
+            held += block.num_rows
+            while held >= chunk_rows:
+                joined = _concat(pending)
+                yield joined.slice(0, chunk_rows)
+                rest = joined.slice(chunk_rows)
+                pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+        if held:
+            yield _concat(pending)
+
+    def _blocks(self, wanted: set[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
         names = [c for c in self.columns if c in wanted]
         try:
             if self.kind == "csv":
@@ -113,9 +134,7 @@ class Audience:
                 batches = _sql_batches(self, names, chunk_rows)
             else:
                 batches = iter(self.source.select(names).to_batches(max_chunksize=chunk_rows))
-            for batch in batches:
-                for start in range(0, batch.num_rows, chunk_rows):
-                    yield batch.slice(start, chunk_rows)
+            yield from batches
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
             raise InputError(f"cannot read the audience: {_arrow_reason(exc)}", path=self.label) from None
 

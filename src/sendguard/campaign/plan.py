@@ -95,6 +95,7 @@ class CampaignOptions:
 
     config_path: str
     template_path: str
+    stamp: tuple[float, float]  # the files' modification times: an edited file makes a new plan
     mode: str  # "test" or "live"
     segment: tuple[Condition, ...]
     settings: CampaignSettings
