@@ -20,10 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check a campaign template against its audience before sending",
         description="Check a campaign template (.eml with a +++ TOML header, or a .toml manifest) against its "
-        "audience (CSV or Parquet). Exit 0: may be sent to the recipients not held; 1: blocked; 2: unusable input.",
+        "audience (CSV, Parquet or a SQL query). Exit 0: may be sent to the recipients not held; 1: blocked; 2: unusable input.",
     )
     check.add_argument("template", metavar="TEMPLATE")
-    check.add_argument("audience", metavar="AUDIENCE", help="CSV or Parquet file, one row per recipient")
+    check.add_argument(
+        "audience", metavar="AUDIENCE", help="CSV or Parquet file (one row per recipient), or sql:QUERY"
+    )
     check.add_argument(
         "--config", metavar="PATH", help="sendguard.toml (default: $SENDGUARD_CONFIG or ./sendguard.toml)"
     )

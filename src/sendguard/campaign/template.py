@@ -29,7 +29,7 @@ import contextlib
 import email
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
@@ -75,7 +75,7 @@ class Expression:
 
     index: int
     source: str  # the expression as written, e.g. "first_name | title"
-    part: str  # "subject", "to", "text", "html" or a header name
+    part: str  # the part it is in: "subject", "to_display", "text", "html" or "header:<Name>"
     column: str | None  # the column, when the tag is a bare name (`{{ first_name }}`)
     names: frozenset[str]  # every audience column the expression reads
     escape: bool  # rendered into HTML (autoescaped)
@@ -146,7 +146,7 @@ class Template:
         """Show a text from the parsed template with its merge tags as written."""
         return SENTINEL_RE.sub(lambda m: self.expressions[ord(m.group(0)) - SENTINEL_BASE].tag, text)
 
-    def build(self, render: Any, address: str) -> EmailMessage:
+    def build(self, render: Callable[[Part], str], address: str) -> EmailMessage:
         """The message for one recipient; `render(part)` gives each part's text."""
         msg = EmailMessage()
 
