@@ -2,25 +2,25 @@
 
 The template is parsed once with a sentinel (one private-use character) standing for each merge
 tag. Sentinels are inert to every rule, so the full guard run on that message gives the
-*template findings*, and a recipient's message differs from it only at the sentinels. Per
-recipient the plan then checks:
+*template findings*, and a recipient's message differs from it only at the sentinels. A chunk of
+the audience is then checked column by column (Arrow), each check once per distinct value:
 
 * the merge values in place: each line, subject or HTML line holding a tag (a *site*) is
-  re-checked by the text rules with the recipient's values filled in, and only findings the
-  values cause are kept (findings of the sentinel version are the template's). Results are cached
-  by the values, with digits folded to `1` (same length, so spans and windows do not move): a
-  million recipients with a few thousand distinct first names cost a few thousand checks;
+  re-checked by the text rules with the values filled in, and only findings the values cause are
+  kept (findings of the sentinel version are the template's). Values are folded (every digit to
+  `1`: same length, so spans and windows do not move) before the cache, so a million recipients
+  with a few thousand distinct first names, and unique order numbers, cost a few thousand checks;
 * the recipient: internal, a customer account (by contact or domain) or unknown, and every rule
-  that judges recipients alone (cross-account, lookalike domains), cached by domain and account;
+  that judges recipients alone (cross-account, lookalike domains), once per domain (and account);
 * balance claims against the recipient account's ledger balance, mentions of other customers and
-  the greeting against the recipient's name, through the rules themselves on a small message
-  holding only the lines concerned (cached by account and values);
+  the greeting against the recipient's name: cheap tests find the rows where the rule could fire,
+  and only those go through the rule itself, on a small message holding only the lines concerned;
 * the campaign checks: missing merge fields, segment, test list, suppression, role addresses.
 
 A recipient whose values would change the shape of the message (a value with a line break, or an
-empty line before the greeting) is checked in full: rendered by Jinja and run through
-`Guard.check_message`. `Plan.full_findings` does that for any recipient; the test suite holds the
-fast path equal to it.
+empty line before the greeting), and every recipient of a template with `{% %}` statements, is
+checked in full: rendered by Jinja and run through `Guard.check_message`. `Plan.full_findings`
+does that for any recipient; the test suite holds the fast path equal to it.
 """
 
 from __future__ import annotations
