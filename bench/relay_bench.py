@@ -348,6 +348,7 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternate the two relays this many times (default 3)"
     )
+    parser.add_argument("--check-workers", type=int, help="[relay] check_workers (default: the relay's own)")
     parser.add_argument("--store", help="relay store URL (default: a SQLite file in a temporary directory)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
@@ -391,6 +392,7 @@ def main() -> int:
         config.write_text(
             config.read_text()
             + f'\n[relay]\nstore = "{store}"\nundo_seconds = 0\nupstream_connections = {connections}\n'
+            + (f"check_workers = {args.check_workers}\n" if args.check_workers else "")
         )
         relay_port = free_port()
         relay = subprocess.Popen(
