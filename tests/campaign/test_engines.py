@@ -78,6 +78,6 @@ def test_dask_partitions_with_chunked_arrow_columns(tmp_path):
     assert table.column("email").num_chunks == 2
     p = plan(org(tmp_path), write_template(tmp_path, THANKS))
     engine.remember(p)
-    from_frame = engine._check_frame(p.options, frame, 0)
-    direct = p.check_batch(table.combine_chunks().to_batches()[0], 0)
+    [from_frame] = engine._check_frame(p.options, frame)
+    direct = p.check_batch(table.combine_chunks().to_batches()[0])
     assert (from_frame.reasons, from_frame.samples, from_frame.rows) == (direct.reasons, direct.samples, 40)

@@ -113,9 +113,11 @@ class Aggregator:
         self.duplicates = Duplicates()
         self._waiting: dict[int, ChunkResult] = {}
         self._next = 0
+        self.received = 0
 
     def add(self, result: ChunkResult) -> None:
         """Take a chunk result; results are applied in chunk order whatever order they arrive in."""
+        self.received += 1
         self._waiting[result.index] = result
         while self._next in self._waiting:
             self._apply(self._waiting.pop(self._next))

@@ -67,12 +67,12 @@ def _check_chunk(options: CampaignOptions, batch: pa.RecordBatch, index: int) ->
     return plan_for(options).check_batch(batch, index)
 
 
-def _check_frame(options: CampaignOptions, frame: Any, index: int) -> ChunkResult:
-    # Arrow-backed pandas columns may be chunked: one contiguous batch per partition.
+def _check_frame(options: CampaignOptions, frame: Any) -> list[ChunkResult]:
+    """A Dask partition, checked chunk_rows rows at a time (the caller numbers the results)."""
+    # Arrow-backed pandas columns may be chunked: make them contiguous first.
     table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
-    batches = table.to_batches()
-    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
-    return plan_for(options).check_batch(batch, index)
+    plan = plan_for(options)
+    return [plan.check_batch(batch) for batch in table.to_batches(max_chunksize=options.settings.chunk_rows)]
 
 
 def default_workers() -> int:
@@ -149,11 +149,11 @@ def run_dask(
     try:
         parts = _dask_frame(audience, columns, options.settings.chunk_rows).to_delayed()
         window = 2 * max(1, sum(client.nthreads().values()))
-        pending: deque[tuple[Any, int]] = deque()
+        pending: deque[Any] = deque()
         check = dask.delayed(_check_frame, pure=True)
         with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
-            for index, part in enumerate(parts):
-                pending.append((client.compute(check(options, part, index)), index))
+            for part in parts:
+                pending.append(client.compute(check(options, part)))
                 while len(pending) >= window:
                     _take_dask(pending, aggregator, advance)
             while pending:
@@ -166,12 +166,15 @@ def run_dask(
             cluster.close()
 
 
-def _take_dask(pending: deque[tuple[Any, int]], aggregator: Aggregator, advance: Any) -> None:
-    future, _ = pending.popleft()
-    result: ChunkResult = future.result()
+def _take_dask(pending: deque[Any], aggregator: Aggregator, advance: Any) -> None:
+    """The oldest partition's results: partitions are taken in order, so chunks are numbered here."""
+    future = pending.popleft()
+    results: list[ChunkResult] = future.result()
     future.release()
-    aggregator.add(result)
-    advance(result.rows)
+    for result in results:
+        result.index = aggregator.received
+        aggregator.add(result)
+        advance(result.rows)
 
 
 def _dask_frame(audience: Audience, columns: set[str], chunk_rows: int) -> Any:
@@ -187,7 +190,7 @@ def _dask_frame(audience: Audience, columns: set[str], chunk_rows: int) -> Any:
             dtype=str,
             keep_default_na=False,
             na_filter=False,
-            blocksize="16MB",
+            blocksize="4MB",
         )
     if audience.kind == "parquet":
         return dd.read_parquet(audience.source, columns=names, dtype_backend="pyarrow")
