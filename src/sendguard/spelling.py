@@ -195,7 +195,12 @@ def _match_case(template: str, word: str) -> str:
 
 
 class SpellChecker:
-    """Checks email text. Build once (loads two dictionaries, ~60 ms), then call `check()` many times."""
+    """Checks email text. Build once, then call `check()` many times.
+
+    Building loads two Hunspell dictionaries (~0.1 s) and, once per process, the frequency list
+    (~0.3 s more). Checking a clean 200-word email takes ~1 ms; each unknown word costs one
+    Hunspell suggestion (~60 ms) the first time it is seen, then nothing (cached).
+    """
 
     def __init__(
         self,
