@@ -33,6 +33,7 @@ def _norm(words: list[str]) -> str:
 class MentionIndex:
     def __init__(self, directory: Directory) -> None:
         self.terms: dict[str, tuple[str, str, bool]] = {}  # ngram -> (account_id, kind, needs capital)
+        self.first_words: set[str] = set()  # first word of every term: most words start none
         for account in directory.accounts.values():
             for kind, term in [("name", account.name), *(("alias", a) for a in account.aliases)]:
                 words = WORD_RE.findall(term)
@@ -41,6 +42,7 @@ class MentionIndex:
                 # A one-word name like "Target" or "Apple" is only a mention when written as a name.
                 needs_capital = len(words) == 1
                 self.terms.setdefault(_norm(words), (account.account_id, kind, needs_capital))
+                self.first_words.add(_norm(words[:1]))
         self.domains = dict(directory.account_by_domain)
         self.contacts = {email: c.account_id for email, c in directory.contacts.items()}
 
@@ -64,6 +66,9 @@ class MentionIndex:
         i = 0
         while i < len(words):
             match = None
+            if _norm([words[i].group(0)]) not in self.first_words:
+                i += 1
+                continue
             for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
                 span = words[i : i + n]
                 hit = self.terms.get(_norm([w.group(0) for w in span]))
