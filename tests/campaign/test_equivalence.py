@@ -4,6 +4,8 @@ are exactly the rules `Guard.check` reports on that recipient's message rendered
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from campaign_support import THANKS, batch, customer, org, plan, write_template
 
@@ -107,3 +109,50 @@ def test_values_that_change_the_message_shape_are_checked_in_full(tmp_path):
     result = p.check_batch(batch(SAMPLE))
     assert result.checked_in_full == 1  # "Li\nDRAFT": the value adds a line
     assert result.samples["test-marker"][:1] == ["lee@gmail.com"]
+
+
+PIECES = [
+    "Peter", "Anna", "Julia", "Acme Corp", "Northwind", "Northwind Telecom", "NWTel", "Globex", "Initech",
+    "acme.com", "peter.jones@acme.com", "[TEST]", "{Test}", "DRAFT", "TODO", "*|FNAME|*", "{{ x }}", "%%Name%%",
+    "lorem ipsum", "please ignore this email", "https://staging.revcalc.io/a", "www.dev.revcalc.io", "$400.00",
+    "9.00", "12,400.00", "1.240,50", "€9", "balance is $5", "owe us $3", "attached", "please find attached the",
+    "sorry", "IDIOTS", "you are stupid", "!!!", "O'Brien", "Zoë", "José", "Dr.", "Mr Smith", "and", ",", ".",
+    "&", "<b>", "'", '"', "12345", "R2D2", "a1b2c3d4e5f6g7", " ", "Jr.", "team", "all", "Dear Julia", "recieve",
+]  # fmt: skip
+EMAILS = [
+    "peter.jones@acme.com", "anna.berg@acme.com", "julia.meyer@northwind-telecom.com", "tom.okafor@nwtel.co.uk",
+    "x@globex.com", "y@mail.globex.com", "bill.lumbergh@initech.com", "sam.carter@revcalc.io", "z@gmail.com",
+    "q@acrne.com", "Peter.Jones@ACME.com", "info@acme.com",
+]  # fmt: skip
+
+
+def test_fast_path_matches_the_full_check_on_random_values(tmp_path):
+    """Values built from pieces that make rules fire (markers, tags, other customers' names, amounts,
+    tone, greetings, HTML specials) in random combinations, to every kind of recipient."""
+    rng = random.Random(11)
+
+    def value() -> str:
+        return " ".join(rng.choice(PIECES) for _ in range(rng.choice([0, 1, 1, 2, 3]))) or rng.choice(
+            ["", "Kim"]
+        )
+
+    rows = [
+        customer(
+            rng.choice(EMAILS),
+            value(),
+            last_name=value(),
+            company=value(),
+            balance=rng.choice(["9.00", "400", "12,400.00", "1240.50", "", value()]),
+        )
+        for _ in range(120)
+    ]
+    fired: set[str] = set()
+    for i, template in enumerate((THANKS, GREETING_ONLY, WITH_HTML)):
+        p = plan(org(tmp_path / str(i)), write_template(tmp_path, template, f"{i}.eml"))
+        fast = p.row_findings(batch(rows))
+        for row, found in zip(rows, fast, strict=True):
+            internal = p.org.is_internal_domain(row["email"].lower().rsplit("@", 1)[1])
+            expected = {f.rule for f in p.full_findings(row)}
+            assert p.template_rule_ids(not internal) | {f.rule for f in found} == expected, row
+            fired |= expected
+    assert len(fired) >= 10  # nearly every rule fired somewhere
