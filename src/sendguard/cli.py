@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rich.console import Console
 
@@ -32,7 +33,8 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; `command` names the subcommand about to run, so only its shell is loaded."""
     parser = _Parser(prog="sendguard", description=(package_doc or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -59,18 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule_id", metavar="ID")
     explain.set_defaults(run=cmd_explain)
 
-    for register in _shell_commands():
-        register(sub)
+    _add_shells(sub, command)
     return parser
 
 
-def _shell_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Subcommands of the shells (campaign, relay, queue, console, incident), where installed."""
-    from sendguard.campaign.cli import register as campaign
-    from sendguard.console.cli import register as console
-    from sendguard.relay.cli import register as relay
+# The shells' commands: command -> (module with `register(subparsers)`, one-line help). Only the shell
+# being run is imported, so `sendguard check` does not pay for Dask, SQLAlchemy or FastAPI.
+SHELLS = {
+    "campaign": ("sendguard.campaign.cli", "campaign pre-flight: check a template against its audience"),
+    "relay": ("sendguard.relay.cli", "SMTP relay in front of your mail server: forwards, holds or refuses"),
+    "queue": ("sendguard.relay.cli", "the relay's queue: list, show, release, discard, recall, log"),
+    "console": ("sendguard.console.cli", "web console to review held mail"),
+}
 
-    return [relay, console, campaign]
+
+def _add_shells(sub: argparse._SubParsersAction, command: str | None) -> None:
+    if command in SHELLS:
+        importlib.import_module(SHELLS[command][0]).register(sub)
+    for name, (_, help_text) in SHELLS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text)  # named for --help; built in full only when run
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -136,7 +146,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
         return args.run(args)
