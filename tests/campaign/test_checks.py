@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from campaign_support import THANKS, check, customer, org, write_audience, write_template
 
-from sendguard import Finding, InputError, Report, Severity
+from sendguard import ConfigError, Finding, InputError, Report, Severity
 from sendguard.campaign import CampaignReport
 
 DRAFT = THANKS.replace("Subject: {{ first_name }}", "Subject: {Test} {{ first_name }}")
@@ -241,3 +241,14 @@ def test_sql_audience_streams_the_query(tmp_path):
     assert (got["reasons"], got["samples"], got["held"]) == (expected["reasons"], expected["samples"], 2)
     with pytest.raises(InputError, match="audience query failed"):
         check(config, template, "sql:SELECT * FROM nobody")
+
+
+def test_reason_severities_are_configured(tmp_path):
+    rows = [customer("k1@gmail.com", "Kim"), customer("K1@gmail.com", "Kim")]
+    template, audience = write_template(tmp_path, THANKS), write_audience(tmp_path, rows)
+    assert check(org(tmp_path / "a"), template, audience).verdict == "warn"  # a duplicate: held, a warning
+    strict = org(tmp_path / "b", extra='severity = { duplicate = "block" }')
+    assert check(strict, template, audience).verdict == "block"
+    typo = org(tmp_path / "c", extra='severity = { duplicates = "block" }')
+    with pytest.raises(ConfigError, match=r"sendguard.toml:\d+: severity: unknown reason 'duplicates'"):
+        check(typo, template, audience)

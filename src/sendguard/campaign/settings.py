@@ -1,17 +1,22 @@
 """The `[campaign]` section of sendguard.toml, and the reason ids a campaign check reports.
 
-[campaign]
-test_recipients = ["seed@revcalc.io", "qa.inbox@gmail.com"]   # plus every internal address
-suppression_list = "suppressed.csv"     # one address (or @domain) per line, or a CSV with an email column
-max_size_factor = 1.1                   # block when the audience exceeds expected_size by more than 10%
-max_held_share = 0.05                   # block when more than 5% of the audience is held
-severity = { duplicate = "warn", suppressed = "info" }
-hold_role_addresses = true              # hold info@, sales@, noreply@, ...
-email_column = "email"                  # when the template has no To header
+    [campaign]
+    test_recipients = ["seed@revcalc.io", "qa.inbox@gmail.com"]   # plus every internal address
+    suppression_list = "suppressed.csv"  # one address (or @domain) per line, or a CSV with an email column
+    max_size_factor = 1.1                # block when the audience exceeds expected_size by more than 10%
+    max_held_share = 0.05                # block when more than 5% of the audience is held
+    severity = { duplicate = "warn", suppressed = "info" }
+    hold_role_addresses = true           # hold info@, sales@, noreply@, ...
+    email_column = "email"               # when the template has no To header
+    audience_url = "postgresql+psycopg://crm@db/crm"   # for AUDIENCE = "sql:SELECT email, ... FROM ..."
 
-[campaign.segments]                     # named segments, usable as --segment NAME[:ARG]
-leads = ["kind=lead"]
-customers-with-product = ["kind=customer", "products~{}"]
+    [campaign.segments]                  # named segments: --segment NAME[:ARG], or segment = in the template
+    leads = ["kind=lead"]
+    customers-with-product = ["kind=customer", "products~{}"]
+
+Every reason holds the recipient (it is left out of the send). What the campaign's verdict makes of
+it is the reason's severity: `segment-mismatch` and `not-on-test-list` block (the audience itself is
+wrong), `suppressed` is info (ordinary list hygiene), everything else warns; `severity` overrides.
 """
 
 from __future__ import annotations
