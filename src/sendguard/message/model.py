@@ -101,6 +101,16 @@ class Message:
     def new_lines(self) -> list[BodyLine]:
         return [ln for ln in self.lines if not ln.quoted]
 
+    def new_blocks(self) -> list[list[BodyLine]]:
+        """Runs of consecutive new lines: a sentence may wrap across lines, but never across a quote."""
+        blocks: list[list[BodyLine]] = []
+        for line in self.new_lines:
+            if blocks and line.number == blocks[-1][-1].number + 1:
+                blocks[-1].append(line)
+            else:
+                blocks.append([line])
+        return blocks
+
     @property
     def content_lines(self) -> list[BodyLine]:
         """New and quoted lines above the signature / list footer: what the message says."""

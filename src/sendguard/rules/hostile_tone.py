@@ -29,7 +29,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from sendguard.message.model import BodyLine, Message
+from sendguard.message.model import Message
 from sendguard.org.model import Org
 from sendguard.report import Finding, Location, Severity
 from sendguard.rules.base import Rule, body_location, header_location
@@ -67,18 +67,6 @@ def _quote(evidence: str) -> str:
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1].rstrip() + "…"
 
 
-def _blocks(lines: list[BodyLine]) -> Iterator[list[BodyLine]]:
-    """Runs of consecutive new lines: a phrase may wrap across lines, but never across a quote."""
-    block: list[BodyLine] = []
-    for line in lines:
-        if block and line.number != block[-1].number + 1:
-            yield block
-            block = []
-        block.append(line)
-    if block:
-        yield block
-
-
 class HostileTone(Rule):
     id = "hostile-tone"
     default_severity = Severity.WARN
@@ -95,7 +83,7 @@ class HostileTone(Rule):
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
             for hit in self._detect(msg.subject):
                 yield self._finding(hit, header_location("Subject", msg.subject, hit.start, hit.end))
-        for block in _blocks(msg.new_lines):
+        for block in msg.new_blocks():
             starts, pos = [], 0
             for line in block:
                 starts.append(pos)

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Any, ClassVar
 
-from sendguard.message.model import BodyLine, Message
+from sendguard.message.model import Message
 from sendguard.org.model import Org
 from sendguard.report import Finding, Location, Severity
 from sendguard.rules.base import Rule, body_location, header_location
@@ -73,7 +73,7 @@ class Spelling(Rule):
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
             for slip in self.checker.check(msg.subject):
                 yield self._finding(slip, header_location("Subject", msg.subject, slip.start, slip.end))
-        for block in _blocks(msg.new_lines):
+        for block in msg.new_blocks():
             # Check a run of lines as one text so sentences (and names) are seen across line wraps.
             starts, pos = [], 0
             for line in block:
@@ -98,15 +98,3 @@ class Spelling(Rule):
         else:
             advice = "Check the spelling, or add the word to [vocabulary] words if it is right."
         return self.finding(f'"{slip.word}" is not in the dictionary', location, slip.word, advice)
-
-
-def _blocks(lines: Iterable[BodyLine]) -> Iterator[list[BodyLine]]:
-    """Runs of consecutive new lines: a sentence may wrap across lines, but never across a quote."""
-    block: list[BodyLine] = []
-    for line in lines:
-        if block and line.number != block[-1].number + 1:
-            yield block
-            block = []
-        block.append(line)
-    if block:
-        yield block
