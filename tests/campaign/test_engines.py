@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pyarrow as pa
 import pytest
-from campaign_support import THANKS, check, customer, org, plan, write_audience, write_template
+from campaign_support import COLUMNS, THANKS, check, customer, org, write_audience, write_template
 
 
 def audience(n: int, seed: int = 3) -> list[dict[str, str]]:
@@ -51,8 +52,11 @@ def test_local_pool_gives_the_in_process_result(campaign):
     assert result(pooled) == result(single)
 
 
-def test_dask_local_cluster_gives_the_same_result(campaign):
+def test_dask_local_cluster_gives_the_same_result(campaign, monkeypatch):
     distributed = pytest.importorskip("distributed")
+    from sendguard.campaign import engine
+
+    monkeypatch.setattr(engine, "DASK_BLOCK", 20_000)  # several CSV blocks: only the first has the header
     single = check(*campaign, workers=1)
     with (
         distributed.LocalCluster(
@@ -65,19 +69,23 @@ def test_dask_local_cluster_gives_the_same_result(campaign):
     assert result(on_dask) == result(single)
 
 
-def test_dask_partitions_with_chunked_arrow_columns(tmp_path):
-    """dask.dataframe hands over Arrow-backed pandas columns that may be chunked."""
-    import pandas as pd
-    import pyarrow as pa
+def test_dask_reads_parquet_row_groups_and_tables(campaign, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
-    from sendguard.campaign import engine
-
-    rows = audience(40)
-    table = pa.concat_tables([pa.Table.from_pylist(rows[:25]), pa.Table.from_pylist(rows[25:])])
-    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    assert table.column("email").num_chunks == 2
-    p = plan(org(tmp_path), write_template(tmp_path, THANKS))
-    engine.remember(p)
-    [from_frame] = engine._check_frame(p.options, frame)
-    direct = p.check_batch(table.combine_chunks().to_batches()[0])
-    assert (from_frame.reasons, from_frame.samples, from_frame.rows) == (direct.reasons, direct.samples, 40)
+    config, template, audience_csv = campaign
+    expected = result(check(config, template, audience_csv, workers=1))
+    as_text = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(COLUMNS, pa.string()), strings_can_be_null=False
+    )
+    table = pacsv.read_csv(audience_csv, convert_options=as_text)
+    pq.write_table(table, tmp_path / "audience.parquet", row_group_size=400)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        for audience in (tmp_path / "audience.parquet", table):
+            assert result(check(config, template, audience, engine="dask", scheduler=client)) == expected

@@ -204,16 +204,22 @@ def _csv_batches(path: Path, names: list[str], header: list[str]) -> Iterator[pa
 
     reader = pacsv.open_csv(
         path,
+        # One thread and 1 MB blocks: Arrow's read-ahead would otherwise hold several large blocks.
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=1 << 20, use_threads=False
         ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            include_columns=names,
-            strings_can_be_null=False,
-        ),
+        convert_options=csv_convert_options(header, names),
     )
     yield from reader
+
+
+def csv_convert_options(header: list[str], names: list[str]) -> Any:
+    """Every column read as text (a value is what the file says), empty as "" (never null)."""
+    from pyarrow import csv as pacsv
+
+    return pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header}, include_columns=names, strings_can_be_null=False
+    )
 
 
 def _sql_columns(url: str, query: str) -> list[str]:

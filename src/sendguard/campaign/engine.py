@@ -17,6 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import dask
 import pyarrow as pa
 from rich.console import Console
 from rich.progress import (
@@ -29,11 +30,12 @@ from rich.progress import (
 )
 
 from sendguard.campaign.aggregate import Aggregator, Totals
-from sendguard.campaign.audience import Audience
+from sendguard.campaign.audience import Audience, csv_convert_options
 from sendguard.campaign.plan import CampaignOptions, ChunkResult, Plan
 from sendguard.campaign.template import load_template
 from sendguard.errors import InputError
 
+DASK_BLOCK = 4 << 20  # bytes of CSV per Dask task
 _PLANS: dict[CampaignOptions, Plan] = {}
 KEPT_PLANS = 4  # a long-lived worker (Dask) keeps the plans of its last few campaigns
 
@@ -67,11 +69,37 @@ def _check_chunk(options: CampaignOptions, batch: pa.RecordBatch, index: int) ->
     return plan_for(options).check_batch(batch, index)
 
 
-def _check_frame(options: CampaignOptions, frame: Any) -> list[ChunkResult]:
-    """A Dask partition, checked chunk_rows rows at a time (the caller numbers the results)."""
-    # Arrow-backed pandas columns may be chunked: make them contiguous first.
-    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+def _check_csv_block(
+    options: CampaignOptions, block: bytes, header: list[str], names: list[str], first: bool
+) -> list[ChunkResult]:
+    """A block of the CSV file (whole lines; the first block holds the header), read by Arrow as
+    the local engine reads it, checked chunk_rows rows at a time (the caller numbers the results)."""
+    from pyarrow import csv as pacsv
+
+    table = pacsv.read_csv(
+        pa.py_buffer(block),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1 if first else 0, use_threads=False),
+        convert_options=csv_convert_options(header, names),
+    )
+    return _check_table(options, table)
+
+
+def _check_parquet_group(
+    options: CampaignOptions, path: str, group: int, names: list[str]
+) -> list[ChunkResult]:
+    import pyarrow.parquet as pq
+
     plan = plan_for(options)
+    batches = pq.ParquetFile(path).iter_batches(
+        batch_size=options.settings.chunk_rows, row_groups=[group], columns=names
+    )
+    return [plan.check_batch(batch) for batch in batches]
+
+
+def _check_table(options: CampaignOptions, table: pa.Table | pa.RecordBatch) -> list[ChunkResult]:
+    plan = plan_for(options)
+    if isinstance(table, pa.Table):
+        table = table.combine_chunks()
     return [plan.check_batch(batch) for batch in table.to_batches(max_chunksize=options.settings.chunk_rows)]
 
 
@@ -128,7 +156,6 @@ def run_dask(
 
     `scheduler`: a `distributed.Client`, a scheduler address, or None for a LocalCluster here.
     """
-    import dask
     from distributed import Client, LocalCluster
 
     options = plan.options
@@ -147,13 +174,11 @@ def run_dask(
         )
         client = Client(cluster)
     try:
-        parts = _dask_frame(audience, columns, options.settings.chunk_rows).to_delayed()
         window = 2 * max(1, sum(client.nthreads().values()))
         pending: deque[Any] = deque()
-        check = dask.delayed(_check_frame, pure=True)
         with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
-            for part in parts:
-                pending.append(client.compute(check(options, part)))
+            for task in _dask_tasks(client, options, audience, columns):
+                pending.append(task)
                 while len(pending) >= window:
                     _take_dask(pending, aggregator, advance)
             while pending:
@@ -177,32 +202,32 @@ def _take_dask(pending: deque[Any], aggregator: Aggregator, advance: Any) -> Non
         advance(result.rows)
 
 
-def _dask_frame(audience: Audience, columns: set[str], chunk_rows: int) -> Any:
-    import dask.dataframe as dd
-
+def _dask_tasks(
+    client: Any, options: CampaignOptions, audience: Audience, columns: set[str]
+) -> Iterator[Any]:
+    """The audience cut into tasks for the workers, in order: CSV blocks of whole lines (workers
+    read them with Arrow, as the local engine does), Parquet row groups (workers read them from the
+    file), slices of an in-memory table. Workers need the same paths as this machine."""
     names = [c for c in audience.columns if c in columns]
     if audience.kind == "csv":
-        return dd.read_csv(
-            audience.source,
-            names=audience.columns,
-            header=0,
-            usecols=names,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            blocksize="4MB",
-        )
-    if audience.kind == "parquet":
-        return dd.read_parquet(audience.source, columns=names, dtype_backend="pyarrow")
-    table = audience.source.select(names)
-    frame = table.to_pandas(types_mapper=_arrow_dtype)
-    return dd.from_pandas(frame, npartitions=max(1, -(-table.num_rows // chunk_rows)), sort=False)
+        from dask.bytes import read_bytes
 
+        _, blocks = read_bytes(str(audience.source), delimiter=b"\n", blocksize=DASK_BLOCK, sample=False)
+        for i, block in enumerate(blocks[0]):
+            yield client.compute(
+                dask.delayed(_check_csv_block, pure=True)(options, block, audience.columns, names, i == 0)
+            )
+    elif audience.kind == "parquet":
+        import pyarrow.parquet as pq
 
-def _arrow_dtype(arrow_type: pa.DataType) -> Any:
-    import pandas as pd
-
-    return pd.ArrowDtype(arrow_type)
+        for group in range(pq.ParquetFile(audience.source).num_row_groups):
+            yield client.submit(_check_parquet_group, options, str(audience.source), group, names, pure=False)
+    else:
+        table = audience.source.select(names)
+        for start in range(0, table.num_rows, options.settings.chunk_rows):
+            yield client.submit(
+                _check_table, options, table.slice(start, options.settings.chunk_rows), pure=False
+            )
 
 
 def _chain(
