@@ -50,6 +50,8 @@ def test_local_pool_gives_the_in_process_result(campaign):
     pooled = check(*campaign, workers=2)
     assert pooled.run["workers"] == 2
     assert result(pooled) == result(single)
+    # By default a small audience is not worth starting a pool for.
+    assert check(*campaign, workers=None).run["workers"] == 1
 
 
 def test_dask_local_cluster_gives_the_same_result(campaign, monkeypatch):

@@ -57,7 +57,8 @@ def check_campaign(
     `audience` (CSV or Parquet path, Arrow table or DataFrame).
 
     `mode`, `segment` (conditions or named segments) and `expect_size` override the template header.
-    `engine="local"` uses `workers` processes (default: all cores); `engine="dask"` uses `scheduler`
+    `engine="local"` uses `workers` processes (default: all cores for audiences of 250,000 or more,
+    else this process); `engine="dask"` uses `scheduler`
     (a `distributed.Client` or an address), or a LocalCluster of `workers` processes when None.
     Raises InputError / ConfigError for unusable input.
     """
@@ -100,10 +101,16 @@ def check_campaign(
     )
     plan = Plan(guard, tpl, options)
     columns = {tpl.email_column} | tpl.columns | {c.column for c in conditions}
-    workers = workers or default_workers()
     try:
         if engine == "dask":
-            totals = run_dask(plan, source, columns, scheduler=scheduler, workers=workers, progress=progress)
+            totals = run_dask(
+                plan,
+                source,
+                columns,
+                scheduler=scheduler,
+                workers=workers or default_workers(),
+                progress=progress,
+            )
         else:
             totals = run_local(plan, source, columns, workers=workers, progress=progress)
     finally:
@@ -150,7 +157,7 @@ def check_campaign(
         recipient_findings=recipient_findings,
         run={
             "engine": engine,
-            "workers": workers,
+            "workers": totals.workers,
             "seconds": round(elapsed, 3),
             "recipients_per_second": round(totals.audience / elapsed) if elapsed > 0 else None,
             "checked_in_full": totals.checked_in_full,

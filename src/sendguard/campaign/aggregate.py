@@ -96,6 +96,7 @@ class Duplicates:
 
 @dataclass
 class Totals:
+    workers: int = 1  # processes (or Dask threads) that checked chunks
     audience: int = 0
     held: int = 0
     checked_in_full: int = 0

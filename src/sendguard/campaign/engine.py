@@ -36,6 +36,7 @@ from sendguard.campaign.template import load_template
 from sendguard.errors import InputError
 
 DASK_BLOCK = 4 << 20  # bytes of CSV per Dask task
+POOL_MIN_ROWS = 250_000  # below this the local engine checks in this process (measured in bench/)
 _PLANS: dict[CampaignOptions, Plan] = {}
 KEPT_PLANS = 4  # a long-lived worker (Dask) keeps the plans of its last few campaigns
 
@@ -110,19 +111,28 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_local(plan: Plan, audience: Audience, columns: set[str], *, workers: int, progress: bool) -> Totals:
+def run_local(
+    plan: Plan, audience: Audience, columns: set[str], *, workers: int | None, progress: bool
+) -> Totals:
+    """`workers` processes; None: all cores, but only for audiences large enough to repay the start
+    of a pool (each worker builds its own guard, seconds for a large directory)."""
     options = plan.options
+    if workers is None:
+        rows = audience.count_rows()
+        workers = default_workers() if rows is None or rows >= POOL_MIN_ROWS else 1
     batches = audience.batches(columns, options.settings.chunk_rows)
     first = next(batches, None)
     second = next(batches, None) if first is not None else None
     with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
         if workers <= 1 or second is None:
+            aggregator.totals.workers = 1
             remember(plan)
             for index, batch in enumerate(_chain(first, second, batches)):
                 aggregator.add(plan.check_batch(batch, index))
                 advance(batch.num_rows)
             return aggregator.finish()
         # forkserver, not fork: the parent runs Arrow's reader threads, and fork copies their locks.
+        aggregator.totals.workers = workers
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=plan_for, initargs=(options,)
@@ -177,6 +187,7 @@ def run_dask(
         window = 2 * max(1, sum(client.nthreads().values()))
         pending: deque[Any] = deque()
         with Aggregator(options.settings.samples) as aggregator, _progress(audience, progress) as advance:
+            aggregator.totals.workers = window // 2
             for task in _dask_tasks(client, options, audience, columns):
                 pending.append(task)
                 while len(pending) >= window:
