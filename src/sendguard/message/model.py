@@ -114,8 +114,9 @@ class Message:
     @property
     def content_lines(self) -> list[BodyLine]:
         """New and quoted lines above the signature / list footer: what the message says."""
-        end = self.footer_line if self.footer_line is not None else len(self.lines) + 1
-        return [ln for ln in self.lines if ln.number < end]
+        if self.footer_line is None:
+            return list(self.lines)
+        return [ln for ln in self.lines if ln.number < self.footer_line]
 
     @property
     def quoted_lines(self) -> list[BodyLine]:
