@@ -72,6 +72,16 @@ def test_new_and_quoted_text_gmail_style() -> None:
     assert msg.quoted_lines[0].text.startswith("On Mon")
 
 
+def test_supercite_initials_mark_quotes() -> None:
+    """Seen in SpamAssassin ham (exmh lists): Emacs Supercite quotes with the writer's initials."""
+    assert quoted_flags(["GAB> I tried that.", "Jason> me too", "It works now.", "Note: x>y"]) == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
 def test_attribution_wrapped_over_two_lines() -> None:
     flags = quoted_flags(
         ["Sure.", "On Mon, Nov 23, 2026 at 9:00 AM Peter Jones <", "peter@acme.com> wrote:", "> hi"]

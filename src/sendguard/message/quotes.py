@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-QUOTE_PREFIX = re.compile(r"^\s*>")
+# "> text", and Supercite's initials before the marker ("GAB> text", "Jason> text")
+QUOTE_PREFIX = re.compile(r"^\s*(?:>|[A-Za-z][\w.-]{0,9}> )")
 ATTRIBUTION = re.compile(
     r"^\s*(On\b.{0,200}\b(wrote|writes)|Am\b.{0,200}\bschrieb|Le\b.{0,200}\ba écrit|El\b.{0,200}\bescribió"
     r"|Op\b.{0,200}\bschreef|.{0,120}<[^>@\s]+@[^>\s]+>\s*(wrote|writes))\s*:\s*$",
