@@ -56,3 +56,32 @@ def test_allowed_group(tmp_path) -> None:
     g = example_guard(tmp_path, cross_account_recipients={"allowed_groups": [["acme", "northwind"]]})
     assert_quiet(RULE, TRIGGERS[0], g)
     assert_fires(RULE, TRIGGERS[1], g)
+
+
+def test_three_accounts_is_a_broadcast_warning() -> None:
+    from sendguard.report import Severity
+
+    case = Case(
+        "broadcast",
+        dict(to="peter.jones@acme.com", cc=["julia.meyer@northwind-telecom.com", "maria.garcia@globex.com"]),
+    )
+    found = assert_fires(RULE, case)
+    assert len(found) == 1 and found[0].severity == Severity.WARN and "Bcc" in found[0].suggestion
+
+
+def test_same_address_in_cc_and_bcc_is_one_finding() -> None:
+    case = Case(
+        "dup",
+        dict(
+            to="peter.jones@acme.com",
+            cc="julia.meyer@northwind-telecom.com",
+            bcc="julia.meyer@northwind-telecom.com",
+        ),
+    )
+    assert len(assert_fires(RULE, case)) == 1
+
+
+def test_mailing_list_is_not_a_customer() -> None:
+    """Seen in SpamAssassin ham: a reply to a poster with the list in copy (easy-ham-1/01628…)."""
+    assert_quiet(RULE, Case("list", dict(to="peter.jones@acme.com", cc="initech-users@initech.com")))
+    assert_quiet(RULE, Case("list-host", dict(to="peter.jones@acme.com", cc="dev@lists.initech.com")))

@@ -13,7 +13,7 @@ TRIGGERS = [
     Case("alias", dict(body="Hi Peter,\nGlobex had the same problem.\n"), "Globex"),
     Case(
         "other-domain",
-        dict(body="Hi Peter,\nSee the report at https://umbrella-health.com/status\n"),
+        dict(body="Hi Peter,\nWe set this up for umbrella-health.com last week.\n"),
         "umbrella-health.com",
     ),
     Case(
@@ -26,6 +26,15 @@ TRIGGERS = [
     Case("subject", dict(subject="Initech renewal", body="Hi Peter,\nHere it is.\n"), "Initech"),
 ]
 NEAR_MISSES = [
+    # Seen in SpamAssassin ham: public links and list footers (easy-ham-1/00163…, 00002…)
+    Case(
+        "public-link",
+        dict(body="Hi Peter,\nSee https://www.umbrella-health.com/news/outage for their write-up.\n"),
+    ),
+    Case(
+        "list-management-address",
+        dict(body="Hi Peter,\nTo leave, write to initech-unsubscribe@initech.com\n"),
+    ),
     Case("own-account", dict(body="Hi Peter,\nThe Acme Corp export is fixed; see acme.com/status.\n")),
     Case("internal-only", dict(to="dana@revcalc.io", body="Northwind Telecom and Globex both asked.\n")),
     Case("common-word-lowercase", dict(body="Hi Peter,\nwe want to hooli around a bit.\n")),

@@ -6,6 +6,18 @@ RULE = "missing-attachment"
 PDF = [("contract.pdf", b"%PDF-1.4", "application/pdf")]
 
 TRIGGERS = [
+    # Phrasings from the hand-labelled real mail (bench/labels/attachment_labels.tsv)
+    Case(
+        "attached-below",
+        dict(body="Hi Peter,\nThe two images attached below show the error.\n"),
+        "attached",
+    ),
+    Case("trailing-attached", dict(body="Hi Peter,\nThe Q3 numbers, attached.\n"), "attached"),
+    Case(
+        "open-the-attachment",
+        dict(body="Hi Peter,\nPlease open and read the attachment.\n"),
+        "read the attachment",
+    ),
     Case(
         "please-find-attached",
         dict(body="Hi Peter,\nPlease find attached the signed contract.\n"),
@@ -23,6 +35,17 @@ TRIGGERS = [
     ),
 ]
 NEAR_MISSES = [
+    # SpamAssassin ham: a named inline part (easy-ham-1/01216…) and a uuencoded file (hard-ham-1/00189…)
+    Case(
+        "named-inline-part",
+        dict(
+            body="Hi Peter,\nI've attached the clip.\n", attachments=[("clip.mng", b"\x8aMNG", "video/mng")]
+        ),
+    ),
+    Case(
+        "uuencoded",
+        dict(body="Hi Peter,\nI've attached the data.\n\nbegin 644 oops1.dat\nM86)C9&5F9V@*\n`\nend\n"),
+    ),
     Case(
         "has-attachment", dict(body="Hi Peter,\nPlease find attached the signed contract.\n", attachments=PDF)
     ),

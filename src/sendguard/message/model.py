@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import EmailMessage
 from enum import StrEnum
+
+LIST_LOCAL = re.compile(
+    r"(?:^|[-_.])(?:list|lists|users|talk|devel|discuss|announce|workers|digest)$"
+    r"|-(?:request|admin|owner|unsubscribe|subscribe|bounces|return)(?:[-+].*)?$",
+    re.IGNORECASE,
+)
+LIST_HOST = re.compile(r"^(?:lists?|listserv|mailman)\.|(?:^|\.)(?:yahoogroups|egroups|googlegroups)\.", re.IGNORECASE)
 
 
 class Party(StrEnum):
@@ -32,6 +40,12 @@ class Address:
     @property
     def is_external(self) -> bool:
         return self.party is not Party.INTERNAL
+
+    @property
+    def is_mailing_list(self) -> bool:
+        """A list or list-management address: a public audience, not a customer's person."""
+        local = self.address.split("@", 1)[0]
+        return bool(LIST_LOCAL.search(local) or LIST_HOST.search(self.domain))
 
 
 @dataclass(frozen=True)

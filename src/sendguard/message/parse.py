@@ -20,6 +20,7 @@ from sendguard.org.model import Org
 RECIPIENT_FIELDS = ("To", "Cc", "Bcc")
 HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name is printable ASCII except ':'
 URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()\[\]]+", re.IGNORECASE)
+UUENCODE_BEGIN = re.compile(r"^begin [0-7]{3,4} (\S[^\r\n]*)\r?\n(?=M)", re.MULTILINE)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 MessageSource = bytes | str | Path | EmailMessage
@@ -84,6 +85,11 @@ def parse(
         if text is None:
             text = "\n".join(("> " + t if q else t) for t, q in reduced)
     lines = _body_lines(text or "")
+    # Old mailers put files inline, uuencoded: "begin 644 report.pdf" ... "end".
+    attachments += [
+        Attachment(m.group(1), "application/octet-stream", 0, True)
+        for m in UUENCODE_BEGIN.finditer(text or "")
+    ]
     footer = footer_start([ln.text for ln in lines])
     for line in lines:
         for m in URL_RE.finditer(line.text):

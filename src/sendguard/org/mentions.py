@@ -14,6 +14,11 @@ from sendguard.org.model import Directory, domain_candidates
 WORD_RE = re.compile(r"[\w&'’]+(?:[-.][\w&]+)*", re.UNICODE)
 EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 DOMAIN_RE = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b", re.IGNORECASE)
+URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+# List-management addresses in footers ("fork-unsubscribe@xent.com") are boilerplate, not a customer.
+LIST_MANAGEMENT = re.compile(
+    r"-(?:request|admin|owner|unsubscribe|subscribe|bounces)(?:[-+][^@]*)?@", re.IGNORECASE
+)
 MAX_NGRAM = 5
 
 
@@ -48,8 +53,12 @@ class MentionIndex:
 
     def find(self, text: str) -> list[Mention]:
         found: list[Mention] = []
-        taken: list[tuple[int, int]] = []
+        # A link is public (a customer's website is not their business); nothing inside one is a mention.
+        taken: list[tuple[int, int]] = [m.span() for m in URL_RE.finditer(text)]
         for m in EMAIL_RE.finditer(text):
+            if _overlaps(m.start(), m.end(), taken) or LIST_MANAGEMENT.search(m.group(0)):
+                taken.append(m.span())
+                continue
             email = m.group(0).lower()
             account_id = self.contacts.get(email) or self._domain_owner(email.rsplit("@", 1)[1])
             if account_id:

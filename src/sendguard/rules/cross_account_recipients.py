@@ -14,6 +14,10 @@ Good:
     To: peter.jones@acme.com
     Cc: anna.berg@acme.com, support@revcalc.io
 
+Three or more accounts in one message reads as an announcement and is a warning (everyone sees
+everyone's address), not a block. Mailing-list addresses (`*-users@`, `lists.*`, ...) are a
+public audience, not a customer, and do not count.
+
 Option: `allowed_groups = [["acme", "northwind"]]` lists account ids that may be addressed
 together (a reseller and its end customer, say).
 """
@@ -26,6 +30,8 @@ from sendguard.message.model import Address, Message, Party
 from sendguard.report import Finding, Severity
 from sendguard.rules.base import Rule, header_location
 
+BROADCAST_ACCOUNTS = 3
+
 
 class CrossAccountRecipients(Rule):
     id = "cross-account-recipients"
@@ -33,28 +39,36 @@ class CrossAccountRecipients(Rule):
     options = {"allowed_groups": list}
 
     def check(self, msg: Message) -> Iterator[Finding]:
-        by_account: dict[str, list[Address]] = {}
+        by_account: dict[str, dict[str, Address]] = {}  # account -> address -> first header it is in
         for addr in msg.recipients:
-            if addr.party is Party.ACCOUNT and addr.account_id:
-                by_account.setdefault(addr.account_id, []).append(addr)
+            if addr.party is Party.ACCOUNT and addr.account_id and not addr.is_mailing_list:
+                by_account.setdefault(addr.account_id, {}).setdefault(addr.address, addr)
         if len(by_account) < 2 or self._allowed(set(by_account)):
             return
         accounts = self.org.directory.accounts
-        groups = [
-            f"{accounts[a].name} ({', '.join(x.address for x in addrs)})" for a, addrs in by_account.items()
-        ]
-        first_account = next(iter(by_account))
+        groups = "; ".join(f"{accounts[a].name} ({', '.join(addrs)})" for a, addrs in by_account.items())
+        first = accounts[next(iter(by_account))].name
+        # Three or more customers in one message is an announcement, not a slip of the address book:
+        # still worth a warning (everyone sees everyone's address), but not a block.
+        broadcast = len(by_account) >= BROADCAST_ACCOUNTS
         for account_id, addrs in list(by_account.items())[1:]:
-            for addr in addrs:
+            name = accounts[account_id].name
+            for addr in addrs.values():
+                if broadcast:
+                    message = f"This message goes to {len(by_account)} customer accounts, who all see each other's addresses: {groups}"
+                    suggestion = "Put the recipients in Bcc, or send it as a campaign, unless they are meant to see each other."
+                else:
+                    message = f"{addr.address} belongs to {name}, but this message also goes to {first}: recipients span two customer accounts: {groups}"
+                    suggestion = f"Remove {addr.address} unless {name} is meant to read everything written to {first}; write to them separately."
                 yield self.finding(
-                    f"{addr.address} belongs to {accounts[account_id].name}, but this message also goes to "
-                    f"{accounts[first_account].name}: recipients span {len(by_account)} customer accounts: "
-                    + "; ".join(groups),
+                    message,
                     header_location(addr.field, addr.address, 0, len(addr.address)),
-                    f"{addr.field}: {addr.address} ({accounts[account_id].name}, matched by {addr.via})",
-                    f"Remove {addr.address} unless {accounts[account_id].name} is meant to read everything "
-                    f"written to {accounts[first_account].name}; write to them separately.",
+                    f"{addr.field}: {addr.address} ({name}, matched by {addr.via})",
+                    suggestion,
+                    severity=Severity.WARN if broadcast else None,
                 )
+                if broadcast:
+                    return
 
     def _allowed(self, account_ids: set[str]) -> bool:
         return any(account_ids <= {str(a) for a in group} for group in self.config.get("allowed_groups", []))

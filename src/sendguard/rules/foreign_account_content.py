@@ -5,7 +5,8 @@ quotes Northwind's complaint, or a template reused with the previous customer's 
 customer about another. The check looks at new *and* quoted or forwarded text, and fires only
 when the message goes to a customer account (not for internal-only mail). It names the account
 that would leak and the line where it appears. The sender's own account, the signature (below
-"-- ") and a mailing-list footer do not count.
+"-- "), a mailing-list footer, links (a customer's public website) and list-management addresses
+do not count, and a mailing list among the recipients is not a customer.
 
 Bad (to peter.jones@acme.com):
     Hi Peter, as with Northwind Telecom last week, the fix ships on Friday.
@@ -48,7 +49,9 @@ class ForeignAccountContent(Rule):
 
     def check(self, msg: Message) -> Iterator[Finding]:
         recipient_accounts = {
-            a.account_id for a in msg.recipients if a.party is Party.ACCOUNT and a.account_id
+            a.account_id
+            for a in msg.recipients
+            if a.party is Party.ACCOUNT and a.account_id and not a.is_mailing_list
         }
         if not recipient_accounts:
             return

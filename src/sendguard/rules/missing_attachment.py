@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sendguard.message.model import Message
+from sendguard.message.model import Attachment, Message
 from sendguard.report import Finding, Location, Severity
 from sendguard.rules.base import Rule, body_location, header_location
 
@@ -30,6 +30,8 @@ CLAIMS = re.compile(
     r"|(?:is|are|have been|has been) (?:attached|enclosed)"
     r"|enclosed (?:is|are|please find|you will find)"
     r"|in the attachment|the attached|attachments? (?:below|herewith|included)"
+    r"|(?:open|read|see|check|review) the attachment|attached below|(?:message|files?|images?|pictures?|photos?) (?:is |are )?attached"
+    r"|(?<=, )attached(?=\s*[.!]?\s*$)|^\w+(?: \w+)? attachments?(?=\s*[.!]\s*$)"
     r"|\bPFA\b|I'll attach|I will attach|attaching (?:the|a|my|our))\b",
     re.IGNORECASE,
 )
@@ -45,12 +47,22 @@ SUBJECT_CLAIM = re.compile(r"\b(?:attached|attachment|enclosed)\b", re.IGNORECAS
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
 
+def _is_a_file(attachment: Attachment) -> bool:
+    """Attached files count; inline images without a name are logos and signatures, not the file meant."""
+    if not attachment.inline:
+        return True
+    named = attachment.filename not in ("(unnamed)", "(inline)")
+    return not attachment.content_type.startswith("image/") or (
+        named and not attachment.filename.startswith("image0")
+    )
+
+
 class MissingAttachment(Rule):
     id = "missing-attachment"
     default_severity = Severity.WARN
 
     def check(self, msg: Message) -> Iterator[Finding]:
-        if any(not a.inline or a.content_type.startswith(("application/", "text/")) for a in msg.attachments):
+        if any(_is_a_file(a) for a in msg.attachments):
             return
         subject_claim = SUBJECT_CLAIM.search(msg.subject)
         if subject_claim and not NEGATIONS.search(msg.subject):
