@@ -13,7 +13,9 @@ LIST_LOCAL = re.compile(
     r"|-(?:request|admin|owner|unsubscribe|subscribe|bounces|return)(?:[-+].*)?$",
     re.IGNORECASE,
 )
-LIST_HOST = re.compile(r"^(?:lists?|listserv|mailman)\.|(?:^|\.)(?:yahoogroups|egroups|googlegroups)\.", re.IGNORECASE)
+LIST_HOST = re.compile(
+    r"^(?:lists?|listserv|mailman)\.|(?:^|\.)(?:yahoogroups|egroups|googlegroups)\.", re.IGNORECASE
+)
 
 
 class Party(StrEnum):
