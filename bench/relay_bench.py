@@ -395,8 +395,11 @@ def main() -> int:
             + (f"check_workers = {args.check_workers}\n" if args.check_workers else "")
         )
         relay_port = free_port()
+        # RELAY_BENCH_PROFILE=<file>: run the relay under cProfile (written when it stops).
+        profile = os.environ.get("RELAY_BENCH_PROFILE")
+        prefix = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
         relay = subprocess.Popen(
-            [str(Path(sys.executable).with_name("sendguard")), "relay", "--config", str(config),
+            [*prefix, str(Path(sys.executable).with_name("sendguard")), "relay", "--config", str(config),
              "--listen", f"127.0.0.1:{relay_port}", "--upstream", f"127.0.0.1:{sink_port}", "--log-level", "warning"],
         )  # fmt: skip
         procs.append(relay)

@@ -58,6 +58,10 @@ class Delivery:
         self._tls = self.upstream.tls_context()
         self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue()
         self._nudge = asyncio.Event()
+        # False once a claim found nothing more due and nothing was queued since: a lane that
+        # goes idle then has no reason to wake the dispatcher (an empty claim costs a write
+        # transaction). wake(), a full claim, or a failed one set it again.
+        self._more = True
         self._idle_lanes = 0
         self._finish: GroupCommit[Outcome, int] = GroupCommit(self._finish_batch, executor)
         self._dispatcher: asyncio.Task[None] | None = None
@@ -69,6 +73,7 @@ class Delivery:
 
     def wake(self) -> None:
         """Something may be due now (a message was queued): look without waiting for the poll."""
+        self._more = True
         self._nudge.set()
 
     def start(self) -> None:
@@ -107,19 +112,23 @@ class Delivery:
             wanted = self._idle_lanes - self._queue.qsize()
             wait = self.settings.poll_seconds
             if wanted > 0:
+                self._more = False  # a wake() from here on sets it again
                 try:
                     batch = await loop.run_in_executor(
                         self._executor, self.store.claim, self.node, wanted, self.settings.lease_seconds
                     )
                     for message in batch:
                         self._queue.put_nowait(message)
-                    if len(batch) < wanted:
+                    if len(batch) >= wanted:
+                        self._more = True
+                    else:
                         # Drained: sleep until the next message is due (undo window, backoff),
                         # a local accept nudges us, or the poll interval passes (other processes).
                         due = await loop.run_in_executor(self._executor, self.store.next_due)
                         if due is not None:
                             wait = min(wait, max(due - time.time(), 0.005))
                 except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery for good
+                    self._more = True
                     log.exception("could not claim messages from %s; retrying", self.store.display_url)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudge.wait(), timeout=wait)
@@ -131,7 +140,8 @@ class Delivery:
         try:
             while True:
                 self._idle_lanes += 1
-                self._nudge.set()
+                if self._more or self._stopping:
+                    self._nudge.set()
                 try:
                     message = await asyncio.wait_for(self._queue.get(), timeout=IDLE_CLOSE_SECONDS)
                 except TimeoutError:
@@ -142,6 +152,8 @@ class Delivery:
                 if message is None:
                     return
                 outcome = await self._attempt(lane, message)
+                if outcome.kind == "defer":
+                    self._more = True  # it is due again later: the dispatcher's next wait must know
                 try:
                     await self._finish.submit(outcome)
                 except Exception:  # noqa: BLE001 - the lease runs out and the message is retried
