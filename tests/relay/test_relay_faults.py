@@ -177,7 +177,13 @@ def test_upstream_outage_during_a_burst_loses_nothing(
         sink.stop()
         down_at = len(sink.seqs())
         wait_until(lambda: len(burst.accepted) >= 90, 60, "90 messages accepted with the upstream down")
-        # Still accepting (the clients never noticed), queued and retried with backoff.
+        # Still accepting (the clients never noticed), queued and retried with backoff. On a busy
+        # machine the first attempt against the downed upstream may not have happened yet: wait for it.
+        wait_until(
+            lambda: any(m.attempts > 0 for m in store.list("outbox", limit=1000)),
+            30,
+            "a delivery attempt against the downed upstream",
+        )
         waiting = [m for m in store.list("outbox", limit=1000) if m.attempts > 0]
         assert waiting and all(m.last_error for m in waiting), store.counts()
         assert len(sink.seqs()) == down_at
