@@ -26,9 +26,6 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-VERDICTS = ("pass", "warn", "block")
-
-
 @dataclass(frozen=True)
 class Location:
     """Where a finding is: a header field, or a line of the body (1-based, as shown to the author).
@@ -100,10 +97,6 @@ class Report:
         if worst >= Severity.WARN:
             return "warn"
         return "pass"
-
-    @property
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity >= Severity.BLOCK]
 
     def rules_fired(self) -> list[str]:
         return sorted({f.rule for f in self.findings})

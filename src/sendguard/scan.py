@@ -46,36 +46,38 @@ class ScanSummary:
         }
 
 
-def iter_archive(archive: str | Path) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """Yield (label, raw bytes or None, error or None) for each message in a maildir, mbox or folder tree."""
+def open_archive(archive: str | Path) -> tuple[int | None, Iterator[tuple[str, bytes | None, str | None]]]:
+    """(number of messages if known up front, iterator of (label, raw bytes or None, error or None))
+    for a maildir, mbox or folder tree. A folder is listed once, for both the count and the reading."""
     path = Path(archive)
     if not path.exists():
         raise InputError("no such file or directory", path=path)
     if path.is_file():
-        with path.open("rb") as fh:
-            is_mbox = fh.read(5) == b"From "
-        if not is_mbox:
-            yield str(path), path.read_bytes(), None
-            return
-        box = mailbox.mbox(str(path), create=False)
-        for key in box.iterkeys():
-            try:
-                yield f"{path}#{key}", box.get_bytes(key), None
-            except (OSError, KeyError) as exc:
-                yield f"{path}#{key}", None, str(exc)
+        return None, _iter_file(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return len(files), _iter_files(files)
+
+
+def _iter_file(path: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
+    with path.open("rb") as fh:
+        is_mbox = fh.read(5) == b"From "
+    if not is_mbox:
+        yield str(path), path.read_bytes(), None
         return
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    box = mailbox.mbox(str(path), create=False)
+    for key in box.iterkeys():
+        try:
+            yield f"{path}#{key}", box.get_bytes(key), None
+        except (OSError, KeyError) as exc:
+            yield f"{path}#{key}", None, str(exc)
+
+
+def _iter_files(files: list[Path]) -> Iterator[tuple[str, bytes | None, str | None]]:
+    for file in files:
         try:
             yield str(file), file.read_bytes(), None
         except OSError as exc:
             yield str(file), None, exc.strerror or str(exc)
-
-
-def count_archive(archive: str | Path) -> int | None:
-    path = Path(archive)
-    if path.is_dir():
-        return sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return None
 
 
 def scan(
@@ -87,11 +89,11 @@ def scan(
     progress: Progress | None = None,
 ) -> ScanSummary:
     summary = ScanSummary()
-    total = count_archive(archive)
+    total, messages = open_archive(archive)
     if limit is not None and total is not None:
         total = min(total, limit)
     task = progress.add_task("scanning", total=total) if progress else None
-    for label, raw, error in iter_archive(archive):
+    for label, raw, error in messages:
         if limit is not None and summary.messages + len(summary.unreadable) >= limit:
             break
         if progress is not None and task is not None:

@@ -143,13 +143,5 @@ class Message:
         return "\n".join(ln.text for ln in self.lines if not ln.quoted)
 
     @property
-    def external_recipients(self) -> list[Address]:
-        return [a for a in self.recipients if a.is_external]
-
-    @property
     def has_external_recipients(self) -> bool:
         return any(a.is_external for a in self.recipients)
-
-    @property
-    def is_reply(self) -> bool:
-        return bool(self.in_reply_to or self.references) or self.subject.lower().startswith(("re:", "aw:"))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sendguard.message.parse import URL_RE
 from sendguard.org.model import Directory, domain_candidates
 
 WORD_RE = re.compile(r"[\w&'’]+(?:[-.][\w&]+)*", re.UNICODE)
 EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 DOMAIN_RE = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b", re.IGNORECASE)
-URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 # List-management addresses in footers ("fork-unsubscribe@xent.com") are boilerplate, not a customer.
 LIST_MANAGEMENT = re.compile(
     r"-(?:request|admin|owner|unsubscribe|subscribe|bounces)(?:[-+][^@]*)?@", re.IGNORECASE
