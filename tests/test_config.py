@@ -136,12 +136,30 @@ def test_missing_csv_file(tmp_path: Path) -> None:
         ),
         (MINIMAL.replace("[ledger]", "[ledger\n"), r"sendguard\.toml:\d+: invalid TOML"),
         ("[directory]\naccounts='accounts.csv'\n", r"missing \[organization\] section"),
+        (
+            MINIMAL.replace(
+                'internal_domains = ["revcalc.io"]',
+                'internal_domains = ["revcalc.io"]\nmailing_lists = ["lists.example.org"]',
+            ),
+            r"sendguard\.toml:\d+: mailing_lists: 'lists\.example\.org' is neither an address nor '@host'",
+        ),
     ],
 )
 def test_bad_toml_is_a_one_line_error_with_line(tmp_path: Path, toml: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected) as info:
         sendguard.load(write_org(tmp_path, toml=toml))
     assert "\n" not in str(info.value)
+
+
+def test_mailing_lists_mark_addresses_and_list_servers(tmp_path: Path) -> None:
+    toml = MINIMAL.replace(
+        'internal_domains = ["revcalc.io"]',
+        'internal_domains = ["revcalc.io"]\nmailing_lists = ["Dev@Example.org", "@lists.example.net"]',
+    )
+    org = sendguard.load(write_org(tmp_path, toml=toml)).org
+    assert org.is_listed_mailing_list("dev@example.org", "example.org")
+    assert org.is_listed_mailing_list("anything@lists.example.net", "lists.example.net")
+    assert not org.is_listed_mailing_list("ops@example.org", "example.org")
 
 
 def test_severity_override_and_off(tmp_path: Path) -> None:

@@ -12,6 +12,10 @@ rule, applied the same way to both corpora and written down here, not adjusted p
   providers (AOL, Hotmail, ISPs...), which belong to people, not customers. Domains that are
   visibly one company (UBS PaineWebber's three domains, Reliant's two) are one account; that list
   was written from the domain list before any scan ran.
+* **Mailing lists**: the posting addresses the corpus' own list headers show (`List-Post`,
+  `X-Beenthere`, `X-Mailing-List`, and `List-Id` read as `name@host`) go to
+  `[organization] mailing_lists`, as a team names the public lists its people post to. A list
+  address is not a customer contact, so it makes no account of its own.
 * **Names**: the headers show domains, not company names, so each account is named by its
   domain. A name mention is then a domain mention; name matching on company names is exercised
   by the synthetic directory of the speed section instead.
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import csv
 import email
+import email.message
+import re
 import sys
 from collections import Counter
 from email import policy
@@ -79,13 +85,48 @@ def registrable(domain: str) -> str:
     return ".".join(labels[-keep:])
 
 
-def recipient_domains(raw: bytes) -> set[str]:
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
+def recipient_addresses(msg: email.message.Message) -> set[str]:
     found = set()
     for field in ("To", "Cc"):
         for _, addr in getaddresses([str(v) for v in msg.get_all(field, [])]):
             if "@" in addr:
-                found.add(addr.rsplit("@", 1)[1].strip(" >.").lower())
+                found.add(addr.strip(" <>.").lower())
+    return found
+
+
+LIST_ID = re.compile(r"<([^<>@\s.]+)\.([^<>@\s]+\.[^<>@\s]+)>")
+
+
+def list_addresses(msg: email.message.Message) -> set[str]:
+    """The posting address of the list a message came through, from its list headers."""
+    found = set()
+    for field in ("List-Post", "X-Beenthere", "X-Mailing-List"):
+        for value in msg.get_all(field, []):
+            for _, addr in getaddresses([str(value).replace("mailto:", "")]):
+                if "@" in addr:
+                    found.add(addr.strip(" <>.").lower())
+    for value in msg.get_all("List-Id", []):
+        if m := LIST_ID.search(str(value)):
+            found.add(f"{m[1]}@{m[2]}".lower())
+    return found
+
+
+def read_headers(path: Path) -> email.message.Message:
+    return email.message_from_bytes(path.read_bytes(), policy=policy.compat32)
+
+
+def mailing_lists_in(paths: list[Path]) -> set[str]:
+    """List addresses from list headers, and recipients of those messages with a list's name.
+
+    The second part is for lists whose headers name another host than the recipients do (the
+    SpamAssassin corpus rewrote some list hosts in the list headers, not in To / Cc).
+    """
+    found: set[str] = set()
+    for path in paths:
+        msg = read_headers(path)
+        lists = list_addresses(msg)
+        names = {a.split("@", 1)[0] for a in lists}
+        found |= lists | {a for a in recipient_addresses(msg) if a.split("@", 1)[0] in names}
     return found
 
 
@@ -101,12 +142,27 @@ def enron_outgoing() -> list[Path]:
     return paths
 
 
-def accounts_for(paths: list[Path], internal: list[str], same_company: dict[str, str]) -> list[dict]:
+def enron_all() -> list[Path]:
+    """One file per distinct message, from any folder."""
+    seen: set[str] = set()
+    paths = []
+    with (ENRON / "index.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["content_key"] not in seen:
+                seen.add(row["content_key"])
+                paths.append(ENRON / row["path"])
+    return paths
+
+
+def accounts_for(
+    paths: list[Path], internal: list[str], same_company: dict[str, str], lists: set[str]
+) -> list[dict]:
     counts: Counter[str] = Counter()
     for path in paths:
+        domains = {a.rsplit("@", 1)[1] for a in recipient_addresses(read_headers(path)) if a not in lists}
         counts.update(
             registrable(d)
-            for d in recipient_domains(path.read_bytes())
+            for d in domains
             if "." in d and d not in CONSUMER_MAIL and registrable(d) not in CONSUMER_MAIL
         )
     by_account: dict[str, list[str]] = {}
@@ -120,7 +176,7 @@ def accounts_for(paths: list[Path], internal: list[str], same_company: dict[str,
     ]
 
 
-def write_org(key: str, accounts: list[dict]) -> Path:
+def write_org(key: str, accounts: list[dict], lists: set[str]) -> Path:
     spec = ORGS[key]
     target = HERE / key
     target.mkdir(exist_ok=True)
@@ -129,10 +185,12 @@ def write_org(key: str, accounts: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(accounts)
     internal = ", ".join(f'"{d}"' for d in spec["internal"])
+    mailing_lists = "".join(f'\n    "{a}",' for a in sorted(lists)) + "\n" if lists else ""
     (target / "sendguard.toml").write_text(
         "# Generated by bench/orgs/build_orgs.py from the corpus headers; see its docstring.\n"
         "# Rule severities are the defaults: nothing here is tuned to the corpus.\n"
-        f'[organization]\nname = "{spec["name"]}"\ninternal_domains = [{internal}]\n\n'
+        f'[organization]\nname = "{spec["name"]}"\ninternal_domains = [{internal}]\n'
+        f"mailing_lists = [{mailing_lists}]\n\n"
         '[directory]\naccounts = "accounts.csv"\n',
         encoding="utf-8",
     )
@@ -143,15 +201,18 @@ def main() -> int:
     if not ENRON.is_dir() or not SPAMASSASSIN.is_dir():
         print(f"corpora not found under {CORPORA}", file=sys.stderr)
         return 1
+    spamassassin = sorted(SPAMASSASSIN.rglob("*.txt"))
+    # (messages whose recipients make accounts, messages whose list headers name lists)
     sources = {
-        "enron": enron_outgoing(),
-        "spamassassin": sorted(SPAMASSASSIN.rglob("*.txt")),
+        "enron": (enron_outgoing(), enron_all()),
+        "spamassassin": (spamassassin, spamassassin),
     }
-    for key, paths in sources.items():
+    for key, (outgoing, everything) in sources.items():
         spec = ORGS[key]
-        accounts = accounts_for(paths, spec["internal"], spec["same_company"])
-        target = write_org(key, accounts)
-        print(f"{target}: {len(accounts)} accounts from {len(paths)} messages")
+        lists = mailing_lists_in(everything)
+        accounts = accounts_for(outgoing, spec["internal"], spec["same_company"], lists)
+        target = write_org(key, accounts, lists)
+        print(f"{target}: {len(accounts)} accounts from {len(outgoing)} messages, {len(lists)} mailing lists")
     return 0
 
 

@@ -18,7 +18,7 @@ DEFAULT_NAME = "sendguard.toml"
 # Keys of the core sections. Shells (campaign, relay, console) validate their own sections with
 # `Config.section(name, allowed)`, so a typo there is caught too.
 CORE_KEYS: dict[str, set[str]] = {
-    "organization": {"name", "internal_domains", "currency", "max_message_mb"},
+    "organization": {"name", "internal_domains", "mailing_lists", "currency", "max_message_mb"},
     "directory": {"accounts", "contacts", "url", "accounts_query", "contacts_query"},
     "ledger": {"path", "url", "query"},
     "vocabulary": {"words", "file"},

@@ -26,12 +26,31 @@ TRIGGERS = [
         dict(to="anyone@nwtel.co.uk", cc="alice.wong@umbrella-health.com"),
         "Umbrella Health",
     ),
+    # A list on a customer's own domain is that customer's distribution list, not the public.
+    Case(
+        "customer-distribution-list-is-not-public",
+        dict(to="peter.jones@acme.com", cc=["it-users@acme.com", "julia.meyer@northwind-telecom.com"]),
+        "Northwind Telecom",
+    ),
 ]
 NEAR_MISSES = [
     Case("same-account-two-domains", dict(to="peter.jones@acme.com", cc="someone@acme-corp.co.uk")),
     Case("internal-cc", dict(to="peter.jones@acme.com", cc=["dana@revcalc.io", "support@revcalc.io"])),
     Case("unknown-external", dict(to="peter.jones@acme.com", cc="consultant@example.org")),
     Case("gmail-non-contact", dict(to="peter.jones@acme.com", cc="someone.else@gmail.com")),
+    # Seen in SpamAssassin ham: replies to two posters with the list in copy (easy-ham-1/00028…,
+    # fork@xent.com): the whole list reads it, so copying both posters discloses nothing.
+    Case(
+        "post-to-configured-public-list",
+        dict(
+            to="saas-billing@groups.io",
+            cc=["peter.jones@acme.com", "julia.meyer@northwind-telecom.com"],
+        ),
+    ),
+    Case(
+        "post-to-list-server",
+        dict(to="billing@lists.saas-forum.org", cc=["peter.jones@acme.com", "maria.garcia@globex.com"]),
+    ),
 ]
 
 
@@ -85,3 +104,26 @@ def test_mailing_list_is_not_a_customer() -> None:
     """Seen in SpamAssassin ham: a reply to a poster with the list in copy (easy-ham-1/01628…)."""
     assert_quiet(RULE, Case("list", dict(to="peter.jones@acme.com", cc="initech-users@initech.com")))
     assert_quiet(RULE, Case("list-host", dict(to="peter.jones@acme.com", cc="dev@lists.initech.com")))
+
+
+def test_unlisted_list_address_is_a_customer_when_configured_lists_are_empty(tmp_path) -> None:
+    """Without the [organization] mailing_lists entry, groups.io is just an unknown domain's person."""
+    import shutil
+
+    import sendguard
+    from support import EXAMPLE_ORG
+
+    org = tmp_path / "org"
+    shutil.copytree(EXAMPLE_ORG, org)
+    config = org / "sendguard.toml"
+    config.write_text(config.read_text().replace('mailing_lists = ["saas-billing@groups.io"]', ""))
+    assert_fires(
+        RULE,
+        Case(
+            "no-longer-a-list",
+            dict(
+                to="saas-billing@groups.io", cc=["peter.jones@acme.com", "julia.meyer@northwind-telecom.com"]
+            ),
+        ),
+        sendguard.load(config),
+    )

@@ -24,6 +24,16 @@ TRIGGERS = [
         "quoted/forwarded",
     ),
     Case("subject", dict(subject="Initech renewal", body="Hi Peter,\nHere it is.\n"), "Initech"),
+    # A public list post is public, but what you newly write about another customer still leaks.
+    Case(
+        "list-post-new-text",
+        dict(
+            to="saas-billing@groups.io",
+            cc="peter.jones@acme.com",
+            body="Peter, Northwind Telecom hit the same export bug last week.\n",
+        ),
+        "your new text",
+    ),
 ]
 NEAR_MISSES = [
     # Seen in SpamAssassin ham: public links and list footers (easy-ham-1/00163…, 00002…)
@@ -39,6 +49,26 @@ NEAR_MISSES = [
     Case("internal-only", dict(to="dana@revcalc.io", body="Northwind Telecom and Globex both asked.\n")),
     Case("common-word-lowercase", dict(body="Hi Peter,\nwe want to hooli around a bit.\n")),
     Case("partial-word", dict(body="Hi Peter,\nThe Northwinds of change.\n")),
+    # Seen in SpamAssassin ham: a list reply quoting an earlier poster's attribution
+    # (easy-ham-1/00128…, fork@xent.com): the quoted thread is already public on the list.
+    # Seen in SpamAssassin ham: a post to rpm-list@freshrpms.net saying "put it in freshrpms.net"
+    # (easy-ham-1/01291…): the list's own host is the audience, not another customer.
+    Case(
+        "list-post-names-list-host",
+        dict(
+            to="peter.jones@acme.com",
+            cc="dev@lists.initech.com",
+            body="Peter, this belongs on the Initech forum at initech.com, not here.\n",
+        ),
+    ),
+    Case(
+        "list-post-quoted-thread",
+        dict(
+            to="saas-billing@groups.io",
+            cc="peter.jones@acme.com",
+            body="Agreed, Peter.\n\nOn Tue, 3 Sep 2002, julia.meyer@northwind-telecom.com wrote:\n> exports time out\n",
+        ),
+    ),
 ]
 
 

@@ -38,6 +38,7 @@ class Address:
     party: Party
     account_id: str | None = None
     via: str | None = None  # "contact" or "domain": how the account was resolved
+    listed_as_mailing_list: bool = False  # named in [organization] mailing_lists
 
     @property
     def is_external(self) -> bool:
@@ -46,8 +47,20 @@ class Address:
     @property
     def is_mailing_list(self) -> bool:
         """A list or list-management address: a public audience, not a customer's person."""
-        local = self.address.split("@", 1)[0]
-        return bool(LIST_LOCAL.search(local) or LIST_HOST.search(self.domain))
+        if self.listed_as_mailing_list or LIST_HOST.search(self.domain):
+            return True
+        return bool(LIST_LOCAL.search(self.address.split("@", 1)[0]))
+
+    @property
+    def is_public_list(self) -> bool:
+        """A list anyone may read: named in `[organization] mailing_lists`, on an outside list
+        server (`lists.*`), or list-like (`*-users@`) on a domain that is no customer's, because
+        such an address on a customer's own domain is more likely its private distribution list."""
+        if self.listed_as_mailing_list:
+            return True
+        if self.party is Party.INTERNAL:
+            return False  # our own lists are staff lists unless [organization] mailing_lists says otherwise
+        return bool(LIST_HOST.search(self.domain)) or (self.party is Party.UNKNOWN and self.is_mailing_list)
 
 
 @dataclass(frozen=True)
@@ -145,3 +158,8 @@ class Message:
     @property
     def has_external_recipients(self) -> bool:
         return any(a.is_external for a in self.recipients)
+
+    @property
+    def is_list_post(self) -> bool:
+        """Posted to a public mailing list: the whole list reads it, and its thread is public."""
+        return any(a.is_public_list for a in self.recipients if a.field in ("To", "Cc"))

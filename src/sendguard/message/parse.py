@@ -173,11 +173,12 @@ def _addresses(msg: EmailMessage, field_name: str, org: Org, path: str | None) -
 
 
 def resolve_address(addr: str, display_name: str, field_name: str, domain: str, org: Org) -> Address:
+    listed = bool(org.mailing_lists) and org.is_listed_mailing_list(addr, domain)
     if org.is_internal_domain(domain):
-        return Address(addr, display_name, field_name, domain, Party.INTERNAL)
+        return Address(addr, display_name, field_name, domain, Party.INTERNAL, listed_as_mailing_list=listed)
     account_id, via = org.directory.resolve(addr, domain)
     party = Party.ACCOUNT if account_id else Party.UNKNOWN
-    return Address(addr, display_name, field_name, domain, party, account_id, via)
+    return Address(addr, display_name, field_name, domain, party, account_id, via, listed)
 
 
 def _unicode_domain(domain: str) -> str:

@@ -34,6 +34,14 @@ def load_org(config: Config) -> Org:
             )
     if not name:
         raise config.error("[organization] name is required", section="organization")
+    mailing_lists = config.get("organization", "mailing_lists", list, [])
+    for entry in mailing_lists:
+        if not isinstance(entry, str) or not _is_list_entry(entry.strip()):
+            raise config.error(
+                f"mailing_lists: {entry!r} is neither an address nor '@host'",
+                section="organization",
+                key="mailing_lists",
+            )
     directory = load_directory(config)
     ledger = load_ledger(config, directory)
     return Org(
@@ -42,7 +50,15 @@ def load_org(config: Config) -> Org:
         directory=directory,
         ledger=ledger,
         vocabulary=load_vocabulary(config),
+        mailing_lists=frozenset(e.strip().lower() for e in mailing_lists),
     )
+
+
+def _is_list_entry(entry: str) -> bool:
+    """A list's address, or "@host" for every address on a list server."""
+    if entry.startswith("@"):
+        return bool(DOMAIN_RE.match(entry[1:]))
+    return bool(EMAIL_RE.match(entry))
 
 
 def load_directory(config: Config) -> Directory:

@@ -75,6 +75,12 @@ class Org:
     directory: Directory
     ledger: dict[str, Balance] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()
+    # Public mailing lists the organisation's people post to: addresses, and "@host" for every
+    # address on a list server. A post to one is read by the whole list, not by one customer.
+    mailing_lists: frozenset[str] = frozenset()
 
     def is_internal_domain(self, domain: str) -> bool:
         return any(c in self.internal_domains for c in domain_candidates(domain))
+
+    def is_listed_mailing_list(self, email: str, domain: str) -> bool:
+        return email in self.mailing_lists or f"@{domain}" in self.mailing_lists

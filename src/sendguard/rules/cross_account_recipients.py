@@ -16,7 +16,9 @@ Good:
 
 Three or more accounts in one message reads as an announcement and is a warning (everyone sees
 everyone's address), not a block. Mailing-list addresses (`*-users@`, `lists.*`, ...) are a
-public audience, not a customer, and do not count.
+public audience, not a customer, and do not count. A post to a public mailing list (one named
+in `[organization] mailing_lists`, or a list address on no customer's domain) does not fire at
+all: whoever is copied on it, the whole list reads it anyway.
 
 Option: `allowed_groups = [["acme", "northwind"]]` lists account ids that may be addressed
 together (a reseller and its end customer, say).
@@ -39,6 +41,8 @@ class CrossAccountRecipients(Rule):
     options = {"allowed_groups": list}
 
     def check(self, msg: Message) -> Iterator[Finding]:
+        if msg.is_list_post:
+            return
         by_account: dict[str, dict[str, Address]] = {}  # account -> address -> first header it is in
         for addr in msg.recipients:
             if addr.party is Party.ACCOUNT and addr.account_id and not addr.is_mailing_list:

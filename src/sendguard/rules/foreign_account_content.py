@@ -6,7 +6,9 @@ customer about another. The check looks at new *and* quoted or forwarded text, a
 when the message goes to a customer account (not for internal-only mail). It names the account
 that would leak and the line where it appears. The sender's own account, the signature (below
 "-- "), a mailing-list footer, links (a customer's public website) and list-management addresses
-do not count, and a mailing list among the recipients is not a customer.
+do not count, and a mailing list among the recipients is not a customer. In a post to a public
+mailing list only new text counts (the quoted thread is already public on that list), and the
+list's own host is part of the audience.
 
 Bad (to peter.jones@acme.com):
     Hi Peter, as with Northwind Telecom last week, the fix ships on Friday.
@@ -57,10 +59,13 @@ class ForeignAccountContent(Rule):
             return
         # Naming yourself is not a leak: a partner or reseller sending through us signs with its own name.
         own = {msg.sender.account_id} if msg.sender is not None and msg.sender.account_id else set()
+        # Nor is naming the host of a list the message is posted to: its readers are the audience.
+        own |= {a.account_id for a in msg.recipients if a.account_id and a.is_public_list}
         accounts = self.org.directory.accounts
         audience = " and ".join(sorted(accounts[a].name for a in recipient_accounts))
         reported: set[tuple[str, str]] = set()
-        places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in msg.content_lines]
+        lines = [ln for ln in msg.content_lines if not ln.quoted] if msg.is_list_post else msg.content_lines
+        places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in lines]
         for field, line, text in places:
             for mention in self.index.find(text):
                 leaked = mention.account_id
