@@ -197,3 +197,15 @@ def test_scan_reads_mbox(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     code, out, _ = run(capsys, "scan", *CFG, "--format", "json", str(mbox))
     data = json.loads(out)
     assert data["messages"] == 4 and data["verdicts"]["block"] == 3
+
+
+def test_errors_keep_path_and_line_across_processes() -> None:
+    """Campaign and relay workers raise in another process; the error comes back pickled."""
+    import pickle
+
+    from sendguard.errors import InputError
+
+    error = pickle.loads(pickle.dumps(InputError("bad row", path="audience.csv", line=3)))
+    assert type(error) is InputError
+    assert (error.reason, error.path, error.line) == ("bad row", "audience.csv", 3)
+    assert str(error) == "audience.csv:3: bad row"

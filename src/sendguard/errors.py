@@ -21,6 +21,10 @@ class SendguardError(Exception):
         self.line = line
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple:
+        # Errors raised in campaign or check worker processes cross back pickled: keep path and line.
+        return (_rebuild, (type(self), self.reason, self.path, self.line))
+
     def one_line(self) -> str:
         where = ""
         if self.path is not None:
@@ -34,3 +38,7 @@ class ConfigError(SendguardError):
 
 class InputError(SendguardError):
     """A message, archive or data file could not be read."""
+
+
+def _rebuild(cls: type[SendguardError], reason: str, path: str | None, line: int | None) -> SendguardError:
+    return cls(reason, path=path, line=line)
