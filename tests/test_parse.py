@@ -121,6 +121,29 @@ def test_outlook_header_block() -> None:
     assert quoted_flags(lines) == [False, False, True, True, True, True, True, True]
 
 
+def test_indented_lotus_notes_header_block() -> None:
+    """From Enron (random-sample/taylor-m/sent/104.): the From line and the To list wrap."""
+    lines = [
+        "Mind if we bring a friend or two?",
+        "",
+        "Mark",
+        "   ",
+        "\tEnron Capital & Trade Resources Corp.",
+        "\tFrom:  gordon.hagendorf@kvaerner.com                           01/14/99 09:30 ",
+        "AM",
+        "\t",
+        "",
+        "To: Danny.Holland@EngageEnergy.com, ron_bateman@gensler.com, ",
+        "paul.a.iademarco1@jsc.nasa.gov, rvidrine@notes.mdacc.tmc.edu, Mark - ECT ",
+        "Legal Taylor/HOU/ECT, RCC515@aol.com",
+        "cc: Marc.R.Cutler@BankAmerica.com ",
+        "Subject: Friday & Drinks",
+        "We still have too much beer left.",
+    ]
+    flags = quoted_flags(lines)
+    assert flags[:5] == [False] * 5 and all(flags[5:])
+
+
 def test_a_from_line_in_prose_is_not_a_quote_block() -> None:
     assert quoted_flags(["From: the team, with thanks.", "We shipped it."]) == [False, False]
 

@@ -2,8 +2,9 @@
 
 Recognised: `>` quoting, attribution lines ("On <date>, X wrote:", also wrapped over two lines
 and common translations), forward separators ("---------- Forwarded message ---------",
-"Begin forwarded message:", "-----Original Message-----") and Outlook header blocks
-("From: ... / Sent: ... / To: ... / Subject: ...", also after a "____" rule).
+"Begin forwarded message:", "-----Original Message-----") and Outlook / Lotus Notes header blocks
+("From: ... / Sent: ... / To: ... / Subject: ...", also after a "____" rule, or indented and
+wrapped as Lotus Notes forwards them).
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def _quote_block_start(lines: list[str], i: int) -> tuple[str, int] | None:
     if RULE_LINE.match(line) and i + 1 < len(lines) and OUTLOOK_FROM.match(lines[i + 1]):
         return "separator", i
     if OUTLOOK_FROM.match(line):
-        following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
-        if sum(1 for ln in following[:4] if OUTLOOK_FIELDS.match(ln)) >= 2:
+        # Lotus Notes wraps the From line and the To list, so its Subject can come 8 lines down.
+        following = [ln for ln in lines[i + 1 : i + 10] if ln.strip()]
+        if sum(1 for ln in following[:7] if OUTLOOK_FIELDS.match(ln)) >= 2:
             return "separator", i
     return None
 
