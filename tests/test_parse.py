@@ -8,7 +8,7 @@ import pytest
 
 from sendguard.errors import InputError
 from sendguard.message.model import Party
-from sendguard.message.quotes import quoted_flags
+from sendguard.message.quotes import quoted_authors, quoted_flags
 from support import CORPORA, build_message, example_guard
 
 GUARD = example_guard()
@@ -142,6 +142,30 @@ def test_indented_lotus_notes_header_block() -> None:
     ]
     flags = quoted_flags(lines)
     assert flags[:5] == [False] * 5 and all(flags[5:])
+
+
+def test_quoted_lines_know_their_author() -> None:
+    lines = [
+        "Thanks.",
+        "",
+        "On Tue, 3 Sep 2002, Julia <julia@northwind.com> wrote:",
+        "> first",
+        "> > On Mon, Bob <bob@acme.com> wrote:",
+        "> > older",
+        "new again",
+        "> no attribution",
+    ]
+    authors = quoted_authors(lines, quoted_flags(lines))
+    assert authors == [
+        None,
+        None,
+        "julia@northwind.com",
+        "julia@northwind.com",
+        "bob@acme.com",
+        "bob@acme.com",
+        None,
+        None,
+    ]
 
 
 def test_a_from_line_in_prose_is_not_a_quote_block() -> None:

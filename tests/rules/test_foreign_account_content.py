@@ -24,6 +24,15 @@ TRIGGERS = [
         "quoted/forwarded",
     ),
     Case("subject", dict(subject="Initech renewal", body="Hi Peter,\nHere it is.\n"), "Initech"),
+    # The near-miss above, but the quoted mail is another customer's: that is the leak.
+    Case(
+        "quoting-another-customers-mail",
+        dict(
+            body="See you Friday.\n\n-----Original Message-----\nFrom: julia.meyer@northwind-telecom.com\n"
+            "To: peter.jones@acme.com\nSubject: Drinks\n\nCome by at 9.\n"
+        ),
+        "Northwind Telecom",
+    ),
     # A public list post is public, but what you newly write about another customer still leaks.
     Case(
         "list-post-new-text",
@@ -51,6 +60,15 @@ NEAR_MISSES = [
     Case("partial-word", dict(body="Hi Peter,\nThe Northwinds of change.\n")),
     # Seen in SpamAssassin ham: a list reply quoting an earlier poster's attribution
     # (easy-ham-1/00128…, fork@xent.com): the quoted thread is already public on the list.
+    # From Enron (random-sample/taylor-m/sent/104.): a reply quoting the recipient's own
+    # invitation, whose forwarded header lists the other guests.
+    Case(
+        "quoting-the-recipients-own-mail",
+        dict(
+            body="See you Friday.\n\n-----Original Message-----\nFrom: peter.jones@acme.com\n"
+            "To: julia.meyer@northwind-telecom.com, dana@revcalc.io\nSubject: Drinks\n\nCome by at 9.\n"
+        ),
+    ),
     # Seen in SpamAssassin ham: a post to rpm-list@freshrpms.net saying "put it in freshrpms.net"
     # (easy-ham-1/01291…): the list's own host is the audience, not another customer.
     Case(

@@ -68,6 +68,7 @@ class BodyLine:
     number: int  # 1-based line number in `Message.lines`
     text: str
     quoted: bool  # part of quoted / forwarded text, not written by the author now
+    quoted_from: Address | None = None  # who wrote this quoted line, when its quote header names them
 
 
 @dataclass(frozen=True)

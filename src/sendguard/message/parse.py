@@ -14,7 +14,7 @@ from sendguard.errors import InputError
 from sendguard.message.html import html_to_lines
 from sendguard.message.model import Address, Amount, Attachment, BodyLine, Link, Message, Party
 from sendguard.message.money import find_amounts
-from sendguard.message.quotes import footer_start, quoted_flags
+from sendguard.message.quotes import footer_start, quoted_authors, quoted_flags
 from sendguard.org.model import Org
 
 RECIPIENT_FIELDS = ("To", "Cc", "Bcc")
@@ -84,7 +84,7 @@ def parse(
         html_lines = [BodyLine(i + 1, t, q) for i, (t, q) in enumerate(reduced)]
         if text is None:
             text = "\n".join(("> " + t if q else t) for t, q in reduced)
-    lines = _body_lines(text or "")
+    lines = _body_lines(text or "", org)
     # Old mailers put files inline, uuencoded: "begin 644 report.pdf" ... "end".
     attachments += [
         Attachment(m.group(1), "application/octet-stream", 0, True)
@@ -250,9 +250,18 @@ def _decode_text(part: EmailMessage) -> str:
     return payload.decode("utf-8", errors="replace")
 
 
-def _body_lines(text: str) -> list[BodyLine]:
+def _body_lines(text: str, org: Org) -> list[BodyLine]:
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while raw_lines and not raw_lines[-1].strip():
         raw_lines.pop()
     flags = quoted_flags(raw_lines)
-    return [BodyLine(i + 1, t, q) for i, (t, q) in enumerate(zip(raw_lines, flags, strict=True))]
+    authors = quoted_authors(raw_lines, flags)
+    resolved = {
+        a: resolve_address(a, "", "quoted", _unicode_domain(a.rsplit("@", 1)[1]), org)
+        for a in set(authors)
+        if a is not None
+    }
+    return [
+        BodyLine(i + 1, t, q, resolved[a] if a is not None else None)
+        for i, (t, q, a) in enumerate(zip(raw_lines, flags, authors, strict=True))
+    ]

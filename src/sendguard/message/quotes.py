@@ -80,6 +80,32 @@ def _quote_block_start(lines: list[str], i: int) -> tuple[str, int] | None:
     return None
 
 
+QUOTE_MARKERS = re.compile(r"^(?:\s*>)+\s?")
+EMAIL_IN_TEXT = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def quoted_authors(lines: list[str], flags: list[bool]) -> list[str | None]:
+    """For each quoted line, the address of whoever wrote it, when its quote names one.
+
+    A forwarded header ("From: julia@northwind.com ...") or an attribution ("On ..., Julia
+    <julia@northwind.com> wrote:") starts an author's text; it runs until the next such line or
+    the next line of new text. A header or attribution without an address leaves the author
+    unknown (None), as does any new line.
+    """
+    authors: list[str | None] = []
+    author: str | None = None
+    for text, quoted in zip(lines, flags, strict=True):
+        if not quoted:
+            author = None
+        else:
+            bare = QUOTE_MARKERS.sub("", text)
+            if OUTLOOK_FROM.match(bare) or ATTRIBUTION.match(bare) or ATTRIBUTION_END.match(bare):
+                found = EMAIL_IN_TEXT.search(bare)
+                author = found.group(0).lower().rstrip(".") if found else None
+        authors.append(author)
+    return authors
+
+
 def _next_nonblank_is_prefixed(lines: list[str], start: int) -> bool:
     for ln in lines[start:]:
         if ln.strip():

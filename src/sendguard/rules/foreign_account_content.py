@@ -4,11 +4,14 @@ Why it matters: replies and forwards drag history along. A thread forwarded to A
 quotes Northwind's complaint, or a template reused with the previous customer's name, tells one
 customer about another. The check looks at new *and* quoted or forwarded text, and fires only
 when the message goes to a customer account (not for internal-only mail). It names the account
-that would leak and the line where it appears. The sender's own account, the signature (below
-"-- "), a mailing-list footer, links (a customer's public website) and list-management addresses
-do not count, and a mailing list among the recipients is not a customer. In a post to a public
-mailing list only new text counts (the quoted thread is already public on that list), and the
-list's own host is part of the audience.
+that would leak and the line where it appears.
+
+What does not count: the sender's own account, the signature (below "-- "), a mailing-list
+footer, links (a customer's public website) and list-management addresses; a mailing list
+among the recipients is not a customer. Quoted text that the recipient's own account wrote (its
+forwarded header or attribution names them) is theirs already. In a post to a public mailing
+list only new text counts (the quoted thread is already public there), and the list's own host
+is part of the audience.
 
 Bad (to peter.jones@acme.com):
     Hi Peter, as with Northwind Telecom last week, the fix ships on Friday.
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sendguard.message.model import Message, Party
+from sendguard.message.model import BodyLine, Message, Party
 from sendguard.org.mentions import MentionIndex
 from sendguard.org.model import Org
 from sendguard.report import Finding, Severity
@@ -71,6 +74,8 @@ class ForeignAccountContent(Rule):
                 leaked = mention.account_id
                 if leaked in recipient_accounts or leaked in self.ignored or leaked in own:
                     continue
+                if line is not None and _written_by_recipient(line, recipient_accounts):
+                    continue
                 key = (leaked, mention.text.lower())
                 if key in reported:
                     continue
@@ -96,3 +101,9 @@ class ForeignAccountContent(Rule):
                         else f"Remove the reference to {accounts[leaked].name}; check the text was not written for them."
                     ),
                 )
+
+
+def _written_by_recipient(line: BodyLine, recipient_accounts: set[str]) -> bool:
+    """Quoting a customer's own mail back to them tells them nothing new, whoever it names."""
+    author = line.quoted_from
+    return line.quoted and author is not None and author.account_id in recipient_accounts
