@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import email
 import re
-from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +25,52 @@ UUENCODE_BEGIN = re.compile(r"^begin [0-7]{3,4} (\S[^\r\n]*)\r?\n(?=M)", re.MULT
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 MessageSource = bytes | str | Path | EmailMessage
+
+
+class _Headers(HeaderRegistry):
+    """policy.default's header registry, building each header class once instead of per field read.
+
+    The stock registry calls `type()` for every header it parses (a new class each time).
+    """
+
+    _classes: dict[type, type] = {}  # registry class -> class combined with the base (a handful)
+
+    def __getitem__(self, name: str) -> type:
+        cls = self.registry.get(name.lower(), self.default_class)
+        combined = self._classes.get(cls)
+        if combined is None:
+            combined = self._classes[cls] = type("_" + cls.__name__, (cls, self.base_class), {})
+        return combined
+
+
+_HEADERS = _Headers()
+
+
+class _MessagePolicy(EmailPolicy):
+    """policy.default for one message, parsing each of its header fields at most once.
+
+    The stock policy parses a field again at every read, and the email package reads
+    Content-Type (and Content-Disposition) many times per part while parsing and walking a
+    message. A fresh policy per message keeps the cache per message: nothing is shared between
+    messages except the header classes above. Same header objects, same results.
+    """
+
+    def __init__(self, **kw: object) -> None:
+        kw.setdefault("header_factory", _HEADERS)
+        super().__init__(**kw)
+        object.__setattr__(self, "_parsed", {})
+
+    def header_fetch_parse(self, name: str, value: str) -> object:
+        if hasattr(value, "name"):
+            return value
+        key = (name, value)
+        header = self._parsed.get(key)  # type: ignore[attr-defined]
+        if header is None:
+            header = self._parsed[key] = super().header_fetch_parse(name, value)  # type: ignore[attr-defined]
+        return header
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return _MessagePolicy, ()  # the cache stays behind (its header classes are not picklable)
 
 
 def read_source(
@@ -64,7 +111,7 @@ def parse(
     if parsed is None:
         assert raw is not None
         _require_headers(raw, path)
-        parsed = email.message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+        parsed = email.message_from_bytes(raw, policy=_MessagePolicy())  # type: ignore[assignment]
     size = len(raw) if raw is not None else len(parsed.as_bytes())
     defects = [type(d).__name__ for d in parsed.defects]
 
