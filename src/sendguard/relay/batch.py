@@ -1,57 +1,97 @@
-"""Group commit: callers that arrive while a commit is running share the next one.
+"""Group commit: the relay's one writer, for new messages and delivery outcomes alike.
 
-A commit costs one fsync (about 3 ms on our disks) whatever it holds, so under load the relay
-commits many messages at once instead of queueing one fsync per message; when idle, a message
-still commits alone with no added wait.
+A commit costs one fsync whatever it holds, and on SQLite writers take turns anyway, so under
+load the relay commits many messages (and the outcomes of deliveries that ended meanwhile) in
+one transaction instead of queueing one transaction per message or outcome; when idle, a
+message still commits alone with no added wait.
+
+A new message due at once (no undo window) is stored already claimed for this relay when its
+lanes have room, and handed to them straight after the commit: no claim transaction, no
+dispatcher round trip (see Store.write).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Generic, TypeVar
 
-T = TypeVar("T")
-R = TypeVar("R")
+from sendguard.relay.store import NewMessage, Outcome, Outgoing, Store
 
 
-class GroupCommit(Generic[T, R]):
-    """`await submit(item)` returns once `commit([..., item, ...])` has returned in the executor.
+class Writer:
+    """`await add(message)` → its id once committed; `await finish(outcome)` once recorded.
 
-    `commit` receives a batch and returns one result per item, in order; if it raises, every
-    caller in that batch gets the exception (nothing of the batch was committed).
+    If a commit raises, every caller in that batch gets the exception (nothing of the batch
+    was committed).
     """
 
     def __init__(
-        self, commit: Callable[[list[T]], Sequence[R]], executor: Executor, max_batch: int = 64
+        self,
+        store: Store,
+        node: str,
+        executor: Executor,
+        lease_seconds: float,
+        room: Callable[[], int],
+        hand_off: Callable[[list[Outgoing]], None],
+        wake: Callable[[], None],
+        max_batch: int = 64,
     ) -> None:
-        self._commit = commit
+        self._store = store
+        self._node = node
         self._executor = executor
+        self._lease = lease_seconds
+        self._room = room  # how many claimed messages the lanes can take now
+        self._hand_off = hand_off
+        self._wake = wake  # an unclaimed message went to the outbox: the dispatcher should look
         self._max_batch = max_batch
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._adds: list[tuple[NewMessage, asyncio.Future[str]]] = []
+        self._outcomes: list[tuple[Outcome, asyncio.Future[int]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
+    async def add(self, item: NewMessage) -> str:
+        return await self._submit(self._adds, item)
+
+    async def finish(self, outcome: Outcome) -> int:
+        return await self._submit(self._outcomes, outcome)
+
+    async def _submit(self, pending: list, item: object) -> object:
+        future = asyncio.get_running_loop().create_future()
+        pending.append((item, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        while self._adds or self._outcomes:
+            n = self._max_batch
+            outcomes, self._outcomes = self._outcomes[:n], self._outcomes[n:]
+            adds, self._adds = self._adds[: n - len(outcomes)], self._adds[n - len(outcomes) :]
+            claim = max(0, self._room())
             try:
-                results = await loop.run_in_executor(
-                    self._executor, self._commit, [item for item, _ in batch]
+                ids, claimed, done = await loop.run_in_executor(
+                    self._executor, self._commit, [a for a, _ in adds], [o for o, _ in outcomes], claim
                 )
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, which answers its client
-                for _, future in batch:
+                for _, future in adds + outcomes:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
+            # Hand off before answering anyone: a waiter that is gone (client hung up) must not
+            # leave its claimed message behind.
+            if claimed:
+                self._hand_off(claimed)
+            if len(claimed) < sum(1 for a, _ in adds if a.state == "outbox"):
+                self._wake()
+            for (_, future), message_id in zip(adds, ids, strict=True):
                 if not future.done():
-                    future.set_result(result)
+                    future.set_result(message_id)
+            for _, future in outcomes:
+                if not future.done():
+                    future.set_result(done)
+
+    def _commit(
+        self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
+    ) -> tuple[list[str], list[Outgoing], int]:
+        return self._store.write(self._node, adds, outcomes, claim=claim, lease_seconds=self._lease)

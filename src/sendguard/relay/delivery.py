@@ -2,7 +2,9 @@
 
 One dispatcher claims due messages from the store (a lease in this relay's name) and feeds
 `upstream_connections` lanes; each lane keeps one SMTP session open and sends message after
-message on it, so a busy relay does not pay a connect/EHLO/STARTTLS/AUTH per message.
+message on it, so a busy relay does not pay a connect/EHLO/STARTTLS/AUTH per message. A message
+accepted here and due at once skips the dispatcher: it is stored already claimed and handed to
+the lanes right after its commit (batch.py), as long as they have room.
 
 What happens to a message after an attempt (see `Outcome`):
 - accepted by the upstream for every recipient → delivered;
@@ -24,18 +26,20 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from email.utils import formatdate
 
 import aiosmtplib
 
-from sendguard.relay.batch import GroupCommit
+from sendguard.relay.batch import Writer
 from sendguard.relay.settings import RelaySettings
-from sendguard.relay.store import Outcome, Outgoing, Store
+from sendguard.relay.store import NewMessage, Outcome, Outgoing, Store
 
 log = logging.getLogger("sendguard.relay")
 
 IDLE_CLOSE_SECONDS = 5.0  # an upstream session unused this long is closed (servers drop idle ones anyway)
+QUEUED_PER_LANE = 2  # claimed messages waiting in memory for a lane, at most, per lane
 
 
 class TemporaryFailure(Exception):
@@ -63,13 +67,30 @@ class Delivery:
         # transaction). wake(), a full claim, or a failed one set it again.
         self._more = True
         self._idle_lanes = 0
-        self._finish: GroupCommit[Outcome, int] = GroupCommit(self._finish_batch, executor)
+        self.writer = Writer(
+            store, node, executor, settings.lease_seconds, self._room, self._hand_off, self.wake
+        )
+        self._finish: Callable[[Outcome], object] = self.writer.finish
         self._dispatcher: asyncio.Task[None] | None = None
         self._lanes: list[asyncio.Task[None]] = []
         self._stopping = False
         # A delivery is abandoned well before its lease ends, so no other relay can take the
         # message over while this one may still be sending it.
         self._deadline = settings.lease_seconds / 2
+
+    async def accept(self, item: NewMessage) -> str:
+        """Store a new message durably (group commit); returns its id. Delivery follows on its own."""
+        return await self.writer.add(item)
+
+    def _room(self) -> int:
+        """How many messages stored as claimed the lanes can take now (see batch.py)."""
+        if self._stopping:
+            return 0
+        return self.upstream.connections * QUEUED_PER_LANE - self._queue.qsize()
+
+    def _hand_off(self, batch: list[Outgoing]) -> None:
+        for message in batch:
+            self._queue.put_nowait(message)
 
     def wake(self) -> None:
         """Something may be due now (a message was queued): look without waiting for the poll."""
@@ -114,19 +135,16 @@ class Delivery:
             if wanted > 0:
                 self._more = False  # a wake() from here on sets it again
                 try:
-                    batch = await loop.run_in_executor(
-                        self._executor, self.store.claim, self.node, wanted, self.settings.lease_seconds
+                    batch, due = await loop.run_in_executor(
+                        self._executor, self.store.claim_due, self.node, wanted, self.settings.lease_seconds
                     )
-                    for message in batch:
-                        self._queue.put_nowait(message)
+                    self._hand_off(batch)
                     if len(batch) >= wanted:
                         self._more = True
-                    else:
+                    elif due is not None:
                         # Drained: sleep until the next message is due (undo window, backoff),
                         # a local accept nudges us, or the poll interval passes (other processes).
-                        due = await loop.run_in_executor(self._executor, self.store.next_due)
-                        if due is not None:
-                            wait = min(wait, max(due - time.time(), 0.005))
+                        wait = min(wait, max(due - time.time(), 0.005))
                 except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery for good
                     self._more = True
                     log.exception("could not claim messages from %s; retrying", self.store.display_url)
@@ -155,7 +173,7 @@ class Delivery:
                 if outcome.kind == "defer":
                     self._more = True  # it is due again later: the dispatcher's next wait must know
                 try:
-                    await self._finish.submit(outcome)
+                    await self._finish(outcome)
                 except Exception:  # noqa: BLE001 - the lease runs out and the message is retried
                     log.exception("could not record the delivery of %s", message.id)
         finally:
@@ -163,8 +181,14 @@ class Delivery:
 
     async def _attempt(self, lane: _Session, message: Outgoing) -> Outcome:
         started = time.monotonic()
+        # Done with it half a lease before the lease ends at the latest, however long it waited
+        # for this lane: no other relay can take it over while it may still be in flight.
+        deadline = min(self._deadline, message.lease_until - time.time() - self._deadline)
+        if deadline < min(self._deadline, self.upstream.timeout):
+            log.warning("%s waited too long for an upstream session; back to the outbox", message.id)
+            return Outcome(message.id, "defer", error="waited too long for an upstream session")
         try:
-            async with asyncio.timeout(self._deadline):
+            async with asyncio.timeout(deadline):
                 refused = await self._send(lane, message)
         except PermanentFailure as exc:
             await lane.close()
@@ -291,10 +315,6 @@ class Delivery:
         delay = min(s.retry_base_seconds * 2 ** max(attempts - 1, 0), s.retry_max_seconds)
         # ±10% jitter, so messages deferred together (an outage) do not all come back at once.
         return time.time() + delay * random.uniform(0.9, 1.1)
-
-    def _finish_batch(self, outcomes: list[Outcome]) -> list[int]:
-        done = self.store.finish(self.node, outcomes)
-        return [done] * len(outcomes)
 
 
 def _encoding(message: Outgoing) -> str:

@@ -4,7 +4,8 @@ For each message (DATA):
 1. the guard checks it, in a worker process (checkpool.py: a check never stalls this loop);
 2. the verdict picks a state: pass → outbox; warn → outbox or held (`on_warn`); block → held or
    rejected (`on_block`); a message the guard cannot read → held, always;
-3. the message and the decision are committed to the store (group commit, see batch.py);
+3. the message and the decision are committed to the store (group commit, see batch.py; a
+   message due at once is stored already claimed for delivery and handed to the lanes);
 4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id.
 If the commit fails the client gets 451 and keeps the message: nothing is acknowledged that is
 not on disk.
@@ -32,7 +33,6 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sendguard.console.auth import verify_password
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
-from sendguard.relay.batch import GroupCommit
 from sendguard.relay.checking import Checked
 from sendguard.relay.checkpool import CheckPool
 from sendguard.relay.delivery import Delivery
@@ -66,13 +66,11 @@ class RelayHandler:
         settings: RelaySettings,
         check: Callable[[bytes, Sequence[str]], Awaitable[Checked]],
         accept: Callable[[NewMessage], Awaitable[str]],
-        queued: Callable[[], None],
     ) -> None:
         self.guard = guard
         self.settings = settings
         self._check = check
         self._accept = accept
-        self._queued = queued
         self._in_flight = 0  # DATA commands being checked and stored right now
 
     async def drain(self, timeout: float) -> None:
@@ -134,7 +132,6 @@ class RelayHandler:
             ",".join(checked.rules) or "-",
         )
         if state == "outbox":
-            self._queued()
             undo = self.settings.undo_seconds
             return QUEUED.format(id=message_id) + (f"; it can be recalled for {undo:g} s" if undo else "")
         template = HELD if state == "held" else REJECTED
@@ -235,11 +232,10 @@ async def _serve(
     stop: asyncio.Event,
 ) -> None:
     loop = asyncio.get_running_loop()
-    accept: GroupCommit[NewMessage, str] = GroupCommit(store.add_many, db_executor)
     # The node name is unique among live relays: one address cannot be bound twice.
     node = f"{settings.hostname}:{settings.listen_host}:{settings.listen_port}"
     delivery = Delivery(store, settings, node, db_executor)
-    handler = RelayHandler(guard, settings, checker.check, accept.submit, delivery.wake)
+    handler = RelayHandler(guard, settings, checker.check, delivery.accept)
     smtp_options: dict[str, Any] = {
         "hostname": settings.hostname,
         "ident": "sendguard relay",

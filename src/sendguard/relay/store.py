@@ -187,6 +187,7 @@ class Outgoing:
     peer: str | None
     created: float
     attempts: int
+    lease_until: float  # this relay must be done with it well before then (see Delivery)
 
 
 @dataclass(frozen=True)
@@ -243,35 +244,94 @@ class Store:
 
     def add_many(self, items: Sequence[NewMessage], actor: str = "relay") -> list[str]:
         """Store several messages in one transaction (group commit: one fsync for all)."""
+        with self._write() as conn:
+            ids, _ = self._insert(conn, items, actor, time.time())
+        return ids
+
+    def write(
+        self,
+        node: str,
+        items: Sequence[NewMessage],
+        outcomes: Sequence[Outcome],
+        *,
+        claim: int = 0,
+        lease_seconds: float = 0.0,
+    ) -> tuple[list[str], list[Outgoing], int]:
+        """The relay's group commit: new messages and delivery outcomes in one transaction.
+
+        The first `claim` new messages that are due at once (outbox, no undo window) are stored
+        already claimed by `node` (`delivering`, leased for `lease_seconds`), exactly as a
+        claim() right after the commit would leave them: the relay hands them to its lanes
+        without another transaction. Returns the new ids, the claimed messages, and how many
+        outcomes were still ours (as finish()).
+        """
         now = time.time()
-        rows, log = [], []
+        with self._write() as conn:
+            done = self._finish(conn, node, outcomes, now)
+            ids, claimed = self._insert(conn, items, "relay", now, node, claim, lease_seconds)
+        return ids, claimed, done
+
+    def _insert(
+        self,
+        conn: Connection,
+        items: Sequence[NewMessage],
+        actor: str,
+        now: float,
+        node: str | None = None,
+        claim: int = 0,
+        lease_seconds: float = 0.0,
+    ) -> tuple[list[str], list[Outgoing]]:
+        rows, log, claimed = [], [], []
         for item in items:
             if item.state not in ARRIVAL_ACTION:
                 raise ValueError(f"a new message cannot be {item.state!r}")
             message_id = new_id()
             release_at = now + item.undo_seconds if item.state == "outbox" else None
             rules = sorted({f.rule for f in item.findings})
-            rows.append(
-                {
-                    "id": message_id,
-                    "created": now,
-                    "updated": now,
-                    "state": item.state,
-                    "verdict": item.verdict,
-                    "rules": rules,
-                    "findings": [f.to_dict() for f in item.findings],
-                    "mail_from": item.mail_from,
-                    "rcpt_tos": list(item.rcpt_tos),
-                    "mail_options": list(item.mail_options),
-                    "peer": item.peer,
-                    "subject": item.subject,
-                    "size": len(item.raw),
-                    "raw": item.raw,
-                    "release_at": release_at,
-                    "next_attempt": release_at,
-                    "attempts": 0,
-                }
-            )
+            row = {
+                "id": message_id,
+                "created": now,
+                "updated": now,
+                "state": item.state,
+                "verdict": item.verdict,
+                "rules": rules,
+                "findings": [f.to_dict() for f in item.findings],
+                "mail_from": item.mail_from,
+                "rcpt_tos": list(item.rcpt_tos),
+                "mail_options": list(item.mail_options),
+                "peer": item.peer,
+                "subject": item.subject,
+                "size": len(item.raw),
+                "raw": item.raw,
+                "release_at": release_at,
+                "next_attempt": release_at,
+                "attempts": 0,
+                "claimed_by": None,
+                "lease_until": None,
+            }
+            if (
+                node is not None
+                and len(claimed) < claim
+                and item.state == "outbox"
+                and item.undo_seconds <= 0
+            ):
+                # As claim() would leave it: delivering, leased to `node`, first attempt counted.
+                lease_until = now + lease_seconds
+                row.update(state="delivering", claimed_by=node, lease_until=lease_until, attempts=1)
+                claimed.append(
+                    Outgoing(
+                        message_id,
+                        item.raw,
+                        item.mail_from,
+                        tuple(item.rcpt_tos),
+                        tuple(item.mail_options),
+                        item.peer,
+                        now,
+                        1,
+                        lease_until,
+                    )
+                )
+            rows.append(row)
             log.append(
                 _decision(
                     time=now,
@@ -285,17 +345,29 @@ class Store:
                     note=item.note,
                 )
             )
-        with self._write() as conn:
+        if rows:
             conn.execute(messages.insert(), rows)
             conn.execute(decisions.insert(), log)
-        return [r["id"] for r in rows]
+        return [r["id"] for r in rows], claimed
 
     def claim(self, node: str, limit: int, lease_seconds: float) -> list[Outgoing]:
         """Take up to `limit` due messages for delivery by `node`; no other claim can get them.
 
         Due: in the outbox with next_attempt passed, or `delivering` under an expired lease.
         """
+        with self._write() as conn:
+            return self._claim(conn, node, limit, lease_seconds, time.time())
+
+    def claim_due(self, node: str, limit: int, lease_seconds: float) -> tuple[list[Outgoing], float | None]:
+        """claim(), and when it took fewer than `limit`, next_due() in the same transaction."""
         now = time.time()
+        with self._write() as conn:
+            out = self._claim(conn, node, limit, lease_seconds, now)
+            return out, (self._next_due(conn) if len(out) < limit else None)
+
+    def _claim(
+        self, conn: Connection, node: str, limit: int, lease_seconds: float, now: float
+    ) -> list[Outgoing]:
         m = messages
         due = sa.or_(
             sa.and_(m.c.state == "outbox", m.c.next_attempt <= now),
@@ -310,13 +382,14 @@ class Store:
             .cte("pick")
             .prefix_with("MATERIALIZED", dialect="postgresql")  # lock exactly `limit` rows, once
         )
+        lease_until = now + lease_seconds
         stmt = (
             m.update()
             .where(m.c.id == pick.c.id)
             .values(
                 state="delivering",
                 claimed_by=node,
-                lease_until=now + lease_seconds,
+                lease_until=lease_until,
                 attempts=m.c.attempts + 1,
                 updated=now,
             )
@@ -331,8 +404,7 @@ class Store:
                 m.c.attempts,
             )
         )
-        with self._write() as conn:
-            rows = conn.execute(stmt).all()
+        rows = conn.execute(stmt).all()
         out = [
             Outgoing(
                 r.id,
@@ -343,6 +415,7 @@ class Store:
                 r.peer,
                 r.created,
                 r.attempts,
+                lease_until,
             )
             for r in rows
         ]
@@ -354,45 +427,57 @@ class Store:
 
         A row whose lease was taken over by another relay (ours expired) is left alone.
         """
-        now = time.time()
+        with self._write() as conn:
+            return self._finish(conn, node, outcomes, time.time())
+
+    def _finish(self, conn: Connection, node: str, outcomes: Sequence[Outcome], now: float) -> int:
         m = messages
         done = 0
-        with self._write() as conn:
-            for o in outcomes:
-                ours = sa.and_(m.c.id == o.id, m.c.state == "delivering", m.c.claimed_by == node)
-                values: dict[str, Any] = {"updated": now, "lease_until": None}
-                if o.rcpt_tos is not None:
-                    values["rcpt_tos"] = list(o.rcpt_tos)
-                if o.kind == "delivered":
-                    values.update(state="delivered", delivered_at=now, last_error=o.error)
-                elif o.kind == "defer":
-                    values.update(state="outbox", next_attempt=o.retry_at or now, last_error=o.error)
-                elif o.kind == "bounce":
-                    values.update(state="held", last_error=o.error)
-                else:
-                    raise ValueError(f"unknown outcome {o.kind!r}")
-                if o.kind == "bounce":
-                    row = conn.execute(
-                        sa.select(m.c.mail_from, m.c.rcpt_tos, m.c.rules, m.c.verdict).where(ours)
-                    ).first()
-                    if row is None:
-                        continue
-                    rcpts = o.rcpt_tos if o.rcpt_tos is not None else row.rcpt_tos
-                    conn.execute(
-                        decisions.insert(),
-                        _decision(
-                            time=now,
-                            message_id=o.id,
-                            sender=row.mail_from,
-                            rcpt_count=len(rcpts),
-                            rules=row.rules,
-                            verdict=row.verdict,
-                            action="held",
-                            actor="relay",
-                            note=o.error,
-                        ),
-                    )
-                done += conn.execute(m.update().where(ours).values(**values)).rowcount
+        # The common case, plain deliveries, in one statement.
+        plain = [o.id for o in outcomes if o.kind == "delivered" and o.rcpt_tos is None and o.error is None]
+        if plain:
+            done += conn.execute(
+                m.update()
+                .where(m.c.id.in_(plain), m.c.state == "delivering", m.c.claimed_by == node)
+                .values(updated=now, lease_until=None, state="delivered", delivered_at=now, last_error=None)
+            ).rowcount
+        for o in outcomes:
+            if o.kind == "delivered" and o.rcpt_tos is None and o.error is None:
+                continue
+            ours = sa.and_(m.c.id == o.id, m.c.state == "delivering", m.c.claimed_by == node)
+            values: dict[str, Any] = {"updated": now, "lease_until": None}
+            if o.rcpt_tos is not None:
+                values["rcpt_tos"] = list(o.rcpt_tos)
+            if o.kind == "delivered":
+                values.update(state="delivered", delivered_at=now, last_error=o.error)
+            elif o.kind == "defer":
+                values.update(state="outbox", next_attempt=o.retry_at or now, last_error=o.error)
+            elif o.kind == "bounce":
+                values.update(state="held", last_error=o.error)
+            else:
+                raise ValueError(f"unknown outcome {o.kind!r}")
+            if o.kind == "bounce":
+                row = conn.execute(
+                    sa.select(m.c.mail_from, m.c.rcpt_tos, m.c.rules, m.c.verdict).where(ours)
+                ).first()
+                if row is None:
+                    continue
+                rcpts = o.rcpt_tos if o.rcpt_tos is not None else row.rcpt_tos
+                conn.execute(
+                    decisions.insert(),
+                    _decision(
+                        time=now,
+                        message_id=o.id,
+                        sender=row.mail_from,
+                        rcpt_count=len(rcpts),
+                        rules=row.rules,
+                        verdict=row.verdict,
+                        action="held",
+                        actor="relay",
+                        note=o.error,
+                    ),
+                )
+            done += conn.execute(m.update().where(ours).values(**values)).rowcount
         return done
 
     def recover(self, node: str) -> int:
@@ -413,14 +498,15 @@ class Store:
 
     def next_due(self) -> float | None:
         """When the next message becomes claimable (epoch seconds), or None when nothing waits."""
-        m = messages
         with self.engine.connect() as conn:
-            outbox = conn.execute(
-                sa.select(sa.func.min(m.c.next_attempt)).where(m.c.state == "outbox")
-            ).scalar()
-            leases = conn.execute(
-                sa.select(sa.func.min(m.c.lease_until)).where(m.c.state == "delivering")
-            ).scalar()
+            return self._next_due(conn)
+
+    def _next_due(self, conn: Connection) -> float | None:
+        m = messages
+        outbox = conn.execute(sa.select(sa.func.min(m.c.next_attempt)).where(m.c.state == "outbox")).scalar()
+        leases = conn.execute(
+            sa.select(sa.func.min(m.c.lease_until)).where(m.c.state == "delivering")
+        ).scalar()
         times = [t for t in (outbox, leases) if t is not None]
         return min(times) if times else None
 
