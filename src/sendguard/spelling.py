@@ -105,6 +105,7 @@ _LONG_WORD = 7  # from this length two slips are still a typo (accomodation)
 _MIN_COUNT = {1: 1_000_000, 2: 1_000_000, 3: 1_000_000, 4: 10_000, 5: 1_000, 6: 51, 7: 51}
 _COMMON_PART = 5_000  # both halves of "overthe" / "heatsink" must be everyday words
 _COMMON_NAME_LIKE = 100_000  # Thnks -> Thanks, but not Belew -> Below
+_FREQUENCY_FLOOR = 50  # the least count in pyspellchecker's list: half its words, mostly rare ones
 
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 _CHUNK = re.compile(r"\S+")
@@ -188,6 +189,67 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _deletion_index(frequencies: Mapping[str, int]) -> dict[str, str | tuple[str, ...]]:
+    """Each common word (count above the list's floor, five letters or more) under every form
+    with one letter left out: "engineers" under "ngineers", "egineers", ... (SymSpell's idea).
+
+    A typo two edits from a word then shares a key with it: the typo itself or one of its
+    one-letter-shorter forms (letters added, or one added and one left out), or one of its
+    one-letter-longer forms (two left out). ~360,000 keys, ~0.4 s to build, ~40 MB.
+    """
+    index: dict[str, str | tuple[str, ...]] = {}
+    for word, count in frequencies.items():
+        if count <= _FREQUENCY_FLOOR or len(word) < 5 or not word.isalpha():
+            continue
+        for i in range(len(word)):
+            key = word[:i] + word[i + 1 :]
+            old = index.get(key)
+            if old is None:
+                index[key] = word
+            elif isinstance(old, str):
+                if old != word:
+                    index[key] = (old, word)
+            elif word not in old:
+                index[key] = (*old, word)
+    return index
+
+
+@cache
+def bundled_deletion_index() -> Mapping[str, str | tuple[str, ...]]:
+    """`_deletion_index` of the bundled frequency list, built once per process on first use."""
+    return _deletion_index(bundled_frequencies())
+
+
+_TWO_LETTER_WORDS = _wordset("am an as at be by do go he if in is it me my no of on or so to up us we")
+
+
+def _word_part(part: str, frequencies: Mapping[str, int]) -> bool:
+    """Whether `part` can be one of two words run together: "a lot", "in between", "up to"."""
+    if len(part) <= 2:
+        return part in ("a", "i") or part in _TWO_LETTER_WORDS
+    return part in frequencies
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit from `word`: a letter left out, swapped, changed or added, or an apostrophe added."""
+    out: set[str] = set()
+    for i in range(len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            out.add(head + tail[1:])
+            if len(tail) > 1:
+                out.add(head + tail[1] + tail[0] + tail[2:])
+            out.update(head + c + tail[1:] for c in _LETTERS)
+        out.update(head + c + tail for c in _LETTERS)
+        out.add(head + "'" + tail)
+    out.discard(word)
+    return out
+
+
 def _match_case(template: str, word: str) -> str:
     if template[:1].isupper() and word[:1].islower():
         return word[:1].upper() + word[1:]
@@ -210,6 +272,7 @@ class SpellChecker:
         dictionary_dirs: Iterable[Path] = DICTIONARY_DIRS,
         frequencies: Mapping[str, int] | None = None,
         max_suggestions: int = 5,
+        max_examined: int = 25,
         cache_size: int = 50_000,
     ) -> None:
         dirs = tuple(dictionary_dirs)
@@ -220,9 +283,11 @@ class SpellChecker:
             # Without it every short unknown word would be left alone and names would be flagged.
             raise OSError("no English word-frequency list: install pyspellchecker, which ships one")
         self.max_suggestions = max_suggestions
+        self.max_examined = max_examined
         self._cache_size = cache_size
         self._known: dict[str, bool] = {}
-        self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+        self._deletions: Mapping[str, str | tuple[str, ...]] | None = None
 
     # -- words -----------------------------------------------------------------------------------
 
@@ -257,50 +322,135 @@ class SpellChecker:
         )
 
     def suggest(self, word: str) -> tuple[str, ...]:
-        """Ranked corrections for `word`, best first (at most `max_suggestions`)."""
-        return self._ranked(word)[1]
+        """Ranked corrections for `word`, best first (at most `max_suggestions`).
 
-    def _ranked(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(every candidate, ranked; the first `max_suggestions` of them), cached per word."""
+        Unlike `check()`, this always asks Hunspell too (~30-60 ms a word, then cached).
+        """
+        return self._ranked(word, thorough=True)[1]
+
+    def _ranked(self, word: str, thorough: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(every candidate, ranked; the first `max_suggestions` of them), cached per word.
+
+        The fast candidates (`_near_words`) always; Hunspell's suggestions too when `thorough`,
+        or when the fast ones found nothing.
+        """
         word = word.translate(_APOSTROPHES)
         cached = self._suggested.get(word)
-        if cached is None:
+        if cached is None or (thorough and not cached[2]):
             if len(self._suggested) >= 4096:
                 self._suggested.clear()
-            ranked = self._rank(word)
-            cached = (ranked, ranked[: self.max_suggestions])
+            near = self._near_words(word)
+            hunspell_words: list[str] = []
+            if thorough:
+                for dictionary in self._dictionaries:
+                    hunspell_words += dictionary.suggest(word)
+            ranked = self._rank(word, near, hunspell_words)
+            cached = (ranked, ranked[: self.max_suggestions], thorough)
             self._suggested[word] = cached
-        return cached
+        return cached[0], cached[1]
 
-    def _rank(self, word: str) -> tuple[str, ...]:
-        candidates: list[str] = []
-        seen: set[str] = {word}
-        for dictionary in self._dictionaries:
-            for candidate in dictionary.suggest(word):
-                if candidate not in seen:
-                    seen.add(candidate)
-                    candidates.append(candidate)
+    def _near_words(self, word: str) -> dict[str, int]:
+        """Words of the frequency list within two edits of `word`, with their distance (~0.5 ms).
+
+        Everything one edit away (a letter left out, added, changed or two swapped), a missing
+        apostrophe (dont) or space (alot); and, for words of four letters or more, the common
+        words two edits away by letters added or left out, or one of those and a letter changed
+        (acomodation, tommorow, definatly): `_deletion_index` finds them without trying every
+        double edit; two letters changed only in words of seven letters or more, where they cost
+        ~2 ms more and `slip_for` accepts two slips.
+        """
+        lower = word.lower()
+        freq = self._frequencies
+        found: dict[str, int] = {}
+        edits = _edits(lower)
+        for variant in edits:
+            if variant in freq:
+                found[variant] = 1
+        if not found and len(lower) >= 8:
+            # Words the dictionaries know but the list lacks or has as rare (neighbourhood,
+            # manoeuvre); only in long words, the only ones `slip_for` takes a rare word for.
+            for variant in edits:
+                if "'" not in variant and any(d.spell(variant) for d in self._dictionaries):
+                    found[variant] = 1
+        for i in range(1, len(lower)):
+            head, tail = lower[:i], lower[i:]
+            if _word_part(head, freq) and _word_part(tail, freq):
+                found[f"{head} {tail}"] = 1
+        if len(lower) >= 4:
+            index = self._index()
+            probes = {lower}
+            for shorter in _deletes(lower):
+                probes.add(shorter)
+                probes.update(_deletes(shorter))
+            probes.update(lower[:i] + c + lower[i:] for i in range(len(lower) + 1) for c in _LETTERS)
+            probes.update(lower[:i] + c + lower[i + 1 :] for i in range(len(lower)) for c in _LETTERS)
+            if len(lower) >= _LONG_WORD:
+                # Two letters changed, one of them a vowel for a vowel (permenant, privelige): a
+                # one-letter-shorter form with a vowel changed.
+                for shorter in _deletes(lower):
+                    probes.update(
+                        shorter[:i] + c + shorter[i + 1 :]
+                        for i in range(len(shorter))
+                        if shorter[i] in _VOWELS
+                        for c in _VOWELS
+                    )
+            for probe in probes:
+                hit = index.get(probe)
+                for candidate in (hit,) if isinstance(hit, str) else hit or ():
+                    if candidate not in found and candidate != lower:
+                        distance = _edit_distance(lower, candidate)
+                        if distance <= 2:
+                            found[candidate] = distance
+        return found
+
+    def _index(self) -> Mapping[str, str | tuple[str, ...]]:
+        if self._deletions is None:
+            bundled = self._frequencies is bundled_frequencies()
+            self._deletions = bundled_deletion_index() if bundled else _deletion_index(self._frequencies)
+        return self._deletions
+
+    def _rank(self, word: str, near: Mapping[str, int], hunspell_words: Iterable[str]) -> tuple[str, ...]:
         freq = self._frequencies
         lower = word.lower()
+        candidates = dict(near)
+        hunspell_rank: dict[str, int] = {}
+        for rank, candidate in enumerate(dict.fromkeys(hunspell_words)):
+            key = candidate.lower()
+            if key != lower:
+                hunspell_rank.setdefault(key, rank)
+                if key not in candidates:
+                    candidates[key] = _edit_distance(lower, key.replace(" ", ""))
+                    if " " in key or "-" in key:
+                        candidates[key] = 1  # Hunspell splits "alot" as "a lot": one edit
 
-        # Hunspell's own order is a good prior; edit distance and how common a word is settle
-        # what Hunspell orders poorly. People drop letters more often than they add them, so a
+        # How common a word is and how far it is settle most cases; Hunspell's order, when asked,
+        # is a good prior on the rest. People drop letters more often than they add them, so a
         # candidate shorter than the typo is less likely (enginers -> engineers, not engines).
         # Weights chosen on a Wikipedia-list sample and Norvig's development set; Norvig's test
         # set and Birkbeck are the held-out check (bench/spelling_bench.py).
-        def score(item: tuple[int, str]) -> float:
-            rank, candidate = item
-            key = candidate.lower()
+        def score(key: str) -> float:
+            parts = key.replace("-", " ").split()
+            count = freq.get(key, 0) if len(parts) == 1 else min(freq.get(p, 0) for p in parts)
             return (
-                math.log(freq.get(key, 0) + 1)
-                - 5 * _edit_distance(lower, key)
-                - 0.5 * rank
-                - (3 if " " in candidate or "-" in candidate else 0)
+                math.log(count + 1)
+                - 5 * candidates[key]
+                - 0.5 * hunspell_rank.get(key, 4)
+                - (3 if len(parts) > 1 else 0)
                 - (2 if len(key) < len(lower) else 0)
+                - (
+                    3 if key[0] != lower[0] and key[:2] != lower[1::-1] else 0
+                )  # typists keep the first letter
             )
 
-        ranked = sorted(enumerate(candidates), key=score, reverse=True)
-        return tuple(_match_case(word, c) for _, c in ranked)
+        ranked = sorted(candidates, key=score, reverse=True)
+        return tuple(_match_case(word, self._proper_case(c) if i < 10 else c) for i, c in enumerate(ranked))
+
+    def _proper_case(self, key: str) -> str:
+        """A lower-case candidate as the dictionaries write it: australia -> Australia."""
+        if " " in key or any(d.spell(key) for d in self._dictionaries):
+            return key
+        title = key.capitalize()
+        return title if any(d.spell(title) for d in self._dictionaries) else key
 
     def slip_for(self, word: str, candidates: Iterable[str], common: int = 0) -> str | None:
         """The candidate an unknown word looks like a slip for, or None if it does not look like one.
@@ -314,12 +464,15 @@ class SpellChecker:
         """
         lower = word.lower()
         capitalised = word[:1].isupper()
+        forms = {lower.capitalize(), lower.upper() if len(lower) <= 5 else lower} - {word, lower}
+        if any(d.spell(form) for form in forms for d in self._dictionaries):
+            return None  # only the case differs: a name or acronym typed in lower case (nasa, linux)
         singles: list[str] = []
         compound = False
-        for rank, suggestion in enumerate(candidates):
+        for suggestion in candidates:
             key = suggestion.lower()
-            if key == lower and rank < self.max_suggestions:
-                return None  # only the case differs: a name or acronym typed in lower case
+            if key == lower:
+                return None
             parts = key.replace("-", " ").split()
             if len(parts) == 1:
                 singles.append(suggestion)
@@ -389,21 +542,29 @@ class SpellChecker:
         text = text.translate(_APOSTROPHES)  # same length, so offsets still index the caller's text
         tokens = list(_tokens(text))
         names = {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
+        names |= {w[:-2] for w, _, _ in tokens if _is_capitalised(w) and w.endswith("'s")}  # Calpine's
+        # A word written elsewhere in this text as a name or an acronym is one here too (alsa, ALSA).
+        names |= {w.lower() for w in names} | {w.lower() for w, _, _ in tokens if w.isupper() and len(w) > 1}
         found = list(_possessives(text, tokens))
         taken = {i for m in found for i in range(m.start, m.end)}
+        taken.update(self._wrapped(text, tokens))
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        not_prose = _link_titles(text, line_starts) | _foreign_lines(tokens, line_starts)
         words_on_line: dict[int, int] = {}
         unknown: list[tuple[str, int, int]] = []  # (word, start, line)
         for word, start, end in tokens:
             if start in taken or self._ignorable(word, text, start, names) or self._elided(word, text, end):
                 continue
             line = bisect_right(line_starts, start)
+            if line in not_prose:
+                continue
             words_on_line[line] = words_on_line.get(line, 0) + 1
             if self._hyphenated_ok(word):
                 continue
             for part, offset in _hyphen_parts(word):
                 if (
                     len(part) > 1
+                    and part.lower() not in names
                     and not self.is_known(part)
                     and not (offset == 0 and part.lower() in HYPHEN_PREFIXES)
                 ):
@@ -412,6 +573,7 @@ class SpellChecker:
             unknown = []  # a third of the words unknown: the text is not English (or not prose)
         unknown_on_line = Counter(line for _, _, line in unknown)
         repeated = Counter(part.lower() for part, _, _ in unknown)
+        examined: set[str] = set()
         for part, start, line in unknown:
             if unknown_on_line[line] >= 3 and unknown_on_line[line] * 2 >= words_on_line[line]:
                 continue  # half a line unknown: another language, code or a log, not a typo
@@ -419,7 +581,11 @@ class SpellChecker:
             # it is a slip for a very common word: people who write "alot" or "thier" do it every time.
             common = _COMMON_NAME_LIKE if repeated[part.lower()] > 1 else 0
             if len(part) < _LONG_WORD and not self._near_common_word(part.lower(), common):
-                continue  # cheap test first: slip_for() needs suggestions, which cost ~60 ms a word
+                continue  # cheap test first (~0.1 ms): slip_for() needs candidates, which cost ~1-3 ms
+            if part.lower() not in examined:
+                if len(examined) >= self.max_examined:
+                    continue  # the time budget: a text with this many unknown words is not prose to fix
+                examined.add(part.lower())
             candidates, shown = self._ranked(part)
             fix = self.slip_for(part, candidates, common)
             if fix is not None:
@@ -438,14 +604,50 @@ class SpellChecker:
             return True  # acronym: SLA, ACME, NDA
         if any(c.isupper() for c in letters[1:]) and not letters[1:].isupper():
             return True  # CamelCase / identifiers: RevCalc, iPhone, McDonald
+        if word.islower() and word.lower() in names:
+            return True  # written as a name or acronym elsewhere in the text: linux, Linux; alsa, ALSA
         if _is_capitalised(word):
-            stem = word[:-2] if word.endswith("'s") else word
-            if stem in names or word in names:
+            if word.endswith("'s"):
+                return True  # a possessive proper noun: Calpine's, Lessig's
+            if word in names:
                 return True  # capitalised mid-sentence somewhere in this text: a name
             if _alone_on_line(text, start):
-                return True  # "Jawad" / "Kevin Presto" on a line of its own: greeting or signature
+                # "Jawad" / "Kevin Presto" on a line of its own: greeting or signature; but not a
+                # slip for a place or month the dictionaries know (Febuary, Cincinatti, Britian).
+                return not self._misspelt_proper_noun(word)
             if _in_full_name(text, start, start + len(word)):
                 return True  # "Dorin Danesan said", "Mr. Carleson", "Laurance S. Rockefeller"
+        return False
+
+    def _wrapped(self, text: str, tokens: list[tuple[str, int, int]]) -> Iterator[int]:
+        """Starts of the two halves of a word hyphenated at a line break ("declar-" / "ation")."""
+        for (word, start, end), (following, next_start, _) in zip(tokens, tokens[1:], strict=False):
+            gap = text[end:next_start]
+            if (
+                gap[:1] == "-"
+                and "\n" in gap
+                and gap[1:].strip() == ""
+                and self.is_known(word.rsplit("-", 1)[-1] + following.split("-", 1)[0])
+            ):
+                yield start
+                yield next_start
+
+    def _misspelt_proper_noun(self, word: str) -> bool:
+        """A long capitalised word one typing slip (two in a long one) from a proper noun the
+        dictionaries know, written only capitalised: Febuary, Cincinatti, Pennyslvania."""
+        if len(word) < _LONG_WORD:
+            return False
+        lower = word.lower()
+        for key, distance in self._near_words(word).items():
+            if " " in key or (distance > 1 and len(lower) < 9) or key[0] != lower[0]:
+                continue
+            if distance == 1 and _slip(lower, key) not in _TYPING_SLIPS:
+                continue
+            title = key.capitalize()
+            if not any(d.spell(key) for d in self._dictionaries) and any(
+                d.spell(title) for d in self._dictionaries
+            ):
+                return True
         return False
 
     def _elided(self, word: str, text: str, end: int) -> bool:
@@ -578,14 +780,54 @@ def _sentence_start(text: str, start: int) -> bool:
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Mx"})
 _NEXT_NAME = re.compile(r" (?:[A-Z]\.|[A-Z][a-z])")
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)\.? $")
+_INITIALS_BEFORE = re.compile(r"(?:^|[\s(])(?:[A-Z]\.){1,3} ?$")
+_URL_LINE = re.compile(r"\s*(?:<?(?:https?|ftp)://|www\.)\S+\s*$")
+_LINE_END_PUNCTUATION = ".,;:!?"
+# Function words of the languages most often met in English mail, that are not English words too.
+_FOREIGN_FUNCTION_WORDS = _wordset(
+    """le les des du et est une pour pas que qui dans sur avec au aux ce cette sont nous vous il elle
+    ils mais ou très aussi sans chez leur el los las del y es por para con una su lo como más pero
+    muy das dos em não uma mais foi seu sua il di che è della dei delle nel gli sono
+    anche come questo der die das und ist nicht mit den dem ein eine zu auf für sie ich wir auch
+    oder sich von bei nach wie noch nur en"""
+)
+# Its English counterparts, to tell a line in another language from English quoting a phrase.
+_ENGLISH_FUNCTION_WORDS = _wordset(
+    "the and of to is are was were be been that this with for on at by from it you we they he she not have has"
+)
 
 
 def _in_full_name(text: str, start: int, end: int) -> bool:
     """A capitalised word followed by another name part or an initial, or after a title."""
     if _NEXT_NAME.match(text, end):
         return True
+    if _INITIALS_BEFORE.search(text, max(0, start - 12), start):
+        return True  # "M. Kopper", "A.K. Dewdney", "Terry W. Colvin"
     previous = _PREVIOUS_WORD.search(text, max(0, start - 6), start)
     return previous is not None and previous.group(1) in _TITLES
+
+
+def _link_titles(text: str, line_starts: list[int]) -> set[int]:
+    """Lines that name the link on the line after them ("Open Tactics" / "http://..."): titles in a
+    list of links, usually names and headlines rather than the writer's prose."""
+    lines = text.split("\n")
+    out = set()
+    for i, line in enumerate(lines[:-1]):
+        if _URL_LINE.match(lines[i + 1]) and line.strip() and line.rstrip()[-1] not in _LINE_END_PUNCTUATION:
+            out.add(i + 1)  # numbered as bisect_right(line_starts, start) numbers them
+    return out
+
+
+def _foreign_lines(tokens: list[tuple[str, int, int]], line_starts: list[int]) -> set[int]:
+    """Lines with more function words of another language than of English: not English prose."""
+    foreign: Counter[int] = Counter()
+    english: Counter[int] = Counter()
+    for word, start, _ in tokens:
+        lower = word.lower()
+        line = bisect_right(line_starts, start)
+        foreign[line] += lower in _FOREIGN_FUNCTION_WORDS
+        english[line] += lower in _ENGLISH_FUNCTION_WORDS
+    return {line for line, n in foreign.items() if n >= 2 and n > english[line]}
 
 
 def _alone_on_line(text: str, start: int) -> bool:

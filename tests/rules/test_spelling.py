@@ -100,7 +100,7 @@ def test_finding_points_at_the_word_on_its_line(guard: Guard) -> None:
     assert (loc.field, loc.line, loc.quoted) == ("body", 3, False)
     assert loc.text is not None and loc.text[loc.start : loc.end] == "recieved"
     assert finding.message == '"recieved" is not in the dictionary'
-    assert finding.suggestion == "Did you mean: received, relieved, retrieved?"
+    assert finding.suggestion == "Did you mean: received, relieved, receive?"
     assert finding.severity is Severity.WARN
 
 
