@@ -23,6 +23,8 @@ KNOWN = {
     "eu.globex.com": "globex",
     "gmail.com": "personal",
     "revcalc.io": "internal",
+    "e-steel.com": "esteel",
+    "cnresearch.com": "cnresearch",
 }
 
 
@@ -52,6 +54,10 @@ FOUND = [
     ("bluepeak-analytics.net", "bluepeak-analytics.com", "tld-swap"),
     ("northwind-telecom.co.uk", "northwind-telecom.com", "tld-swap"),
     ("acme.co", "acme.com", "tld-swap"),
+    # the same short name under any suffix but the old generic ones
+    ("acme.de", "acme.com", "tld-swap"),
+    ("ibm.xyz", "ibm.com", "tld-swap"),
+    ("ibm.co.uk", "ibm.com", "tld-swap"),
     ("bluepeak-analytics.ac", "bluepeak-analytics.com", "tld-swap"),  # Ascension Island: anyone may register
     ("colorworks.co.uk", "colourworks.co.uk", "spelling-variant"),
     ("harborcenter.com", "harbourcentre.com", "spelling-variant"),
@@ -59,6 +65,8 @@ FOUND = [
     ("northwind-telcom.com", "northwind-telecom.com", "one-edit"),
     ("northwind-telexom.com", "northwind-telecom.com", "one-edit"),
     ("northwind-telecam.com", "northwind-telecom.com", "one-edit"),
+    ("e-stel.com", "e-steel.com", "one-edit"),  # hyphen kept: one slip
+    ("cnreserch.com", "cnresearch.com", "one-edit"),
     ("nnorthwind-telecom.com", "northwind-telecom.com", "repetition"),
     ("northwnid-telecom.com", "northwind-telecom.com", "transposition"),
     ("gmial.com", "gmail.com", "transposition"),
@@ -101,8 +109,13 @@ QUIET = [
     "acne.com",
     "ibn.com",
     "acmes.com",
-    "acme.de",
+    # the same short name under .com, .net or .org, where short names were all taken long ago
     "ibm.net",
+    "acme.org",
+    "ibm.org",
+    # one slip plus another change is two edits: a dropped hyphen, or a loosely similar letter
+    "estee.com",
+    "mresearch.com",
     # a short, everyday name extended by another word is another company
     "acme-investments.com",
     "acmeinvestments.com",

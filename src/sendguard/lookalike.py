@@ -20,14 +20,18 @@ millisecond, so `LookalikeIndex` is an index, never a scan:
 * an edit must also be a plausible slip, as dnstwist models them: any omission or swap, but a
   substitution only by a neighbouring key or another vowel, and an insertion only next to a
   neighbouring key, a repeat, a final letter or an `s`. Arbitrary one-letter differences are how
-  unrelated company names differ (`baesystems` / `baysystems`);
+  unrelated company names differ (`baesystems` / `baysystems`). And it must be the only change:
+  a slip plus a moved hyphen in a name under `loose_length` letters (`estee` / `e-steel`), or a
+  slip plus a loosely similar letter (`mresearch` / `cnresearch`), is two edits;
 * British/American spellings, added words (`acme-login`), plural `es` and glued suffixes
   (`acmecom.com`) are a few more exact look-ups of rewritten keys.
 
 Edit-distance matches need labels of at least `min_edit_length` characters: among short labels
-nearly everything is one edit from something (measured in bench/lookalike_bench.py), so `ibn`
-is not reported for `ibm`, nor is `ibm.net` (another organisation, usually), while `1bm`
-(a digit for a letter) and `ibm.co` (a suffix one slip away) still are.
+nearly everything is one edit from something, real names included (`visi`/`vasi`, `real`/`rael`,
+`salon`/`alon`: measured in bench/lookalike_bench.py), so `ibn` is not reported for `ibm`. The
+same short name under another suffix is (`ibm.de`, `ibm.xyz`), except under .com, .net and .org,
+where every short name has long belonged to someone (`ibm.net` is another organisation, usually)
+and only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
 """
 
 from __future__ import annotations
@@ -126,6 +130,10 @@ _KEYBOARDS = (
     ("1234567890", "azertyuiop", "qsdfghjklm", "wxcvbn"),
 )
 VOWELS = frozenset("aeiou")
+# The open generic suffixes of the 1980s: every name of two to four letters there was registered
+# long ago, so the same short name there is another organisation (`ntk.net`), not a fresh
+# imitation of a customer's `ntk.com` (see `LookalikeIndex._suffix_may_differ`).
+LEGACY_SUFFIXES = _wordset("com net org")
 
 
 def _neighbour_keys() -> dict[str, frozenset[str]]:
@@ -474,7 +482,13 @@ class LookalikeIndex:
     `added-word` and `subdomain`.
     """
 
-    def __init__(self, known: Mapping[str, str], *, min_edit_length: int = 5, loose_length: int = 8) -> None:
+    def __init__(
+        self,
+        known: Mapping[str, str],
+        *,
+        min_edit_length: int = 5,
+        loose_length: int = 8,
+    ) -> None:
         self.min_edit_length = min_edit_length
         self.loose_length = loose_length
         self._owner_of: dict[str, str] = {}
@@ -588,12 +602,15 @@ class LookalikeIndex:
     def _suffix_may_differ(self, known: _Known, suffix: str, flat: str) -> bool:
         """Whether a name (`flat`) under another suffix can still imitate `known`.
 
-        A long name is distinctive under any suffix, and so is a look-alike trick. But the very
-        same two to four letters under another suffix are usually another organisation (`ntk.com`,
-        `ntk.net`), so those only count under a suffix one slip away: `.co`/`.com`/`.cm`, or `.uk`
-        for `.co.uk`.
+        A long name is distinctive under any suffix, and so is a look-alike trick. So is the very
+        same short name under any other suffix (`acme.de`, `acme.xyz` for `acme.com`): that is
+        where imitations of a short name get registered, and dnstwist's tld-swap tries a hundred
+        of them. Except under .com, .net and .org, where every two- to four-letter name was taken
+        decades ago, nearly always by another organisation (`ntk.net` for `ntk.com`, `sial.org`
+        for `sial.com`, seen in real mail): there a short name only counts under a suffix one
+        slip away (`.co`/`.com`/`.cm`, or `.uk` for `.co.uk`).
         """
-        if len(known.flat) >= self.min_edit_length or flat != known.flat:
+        if len(known.flat) >= self.min_edit_length or flat != known.flat or suffix not in LEGACY_SUFFIXES:
             return True
         ours, theirs = suffix.split("."), known.suffix.split(".")
         return bool(
@@ -632,17 +649,20 @@ class LookalikeIndex:
         for ident in candidates:
             known = self._known[ident]
             if known.suffix == suffix:
-                op = self._slip(flat, known.flat, word_ends, unicode_label)
+                op = self._slip(label, flat, known, word_ends, unicode_label)
                 if op is not None:
                     yield ident, op
 
-    def _slip(self, typed: str, meant: str, word_ends: set[int], unicode_label: bool) -> str | None:
+    def _slip(
+        self, label: str, typed: str, known: _Known, word_ends: set[int], unicode_label: bool
+    ) -> str | None:
         """How `typed` differs from the known label `meant`: "same" look, one plausible slip, or None.
 
         Loosely similar letters (`c`/`e`, `m`/`n`/`r`, `g`/`q`, ...) and tricks built from them only
         count in names of `loose_length` or more, or in names already written with non-ASCII
         letters: in short ASCII names they join unrelated companies (`enron`, `enmo`).
         """
+        meant = known.flat
         shortest = min(len(typed), len(meant))
         loose = shortest >= self.loose_length or unicode_label
         key, pairs = (edit_key, _LOOSE_PAIRS) if loose else (strong_key, _STRICT_PAIRS)
@@ -650,13 +670,41 @@ class LookalikeIndex:
         edit = _edit(typed_key, meant_key)
         if edit is not None:
             op, at = edit
-            if op == "same":
-                return op
-            if shortest >= self.min_edit_length and _plausible_slip(
-                op, at, typed, meant, typed_key, word_ends
-            ):
+            if op == "same" or self._is_slip(op, at, label, typed, known, typed_key, word_ends, loose):
                 return op
         return "same" if _same_look(typed_key, meant_key, pairs) else None
+
+    def _is_slip(
+        self,
+        op: str,
+        at: int,
+        label: str,
+        typed: str,
+        known: _Known,
+        typed_key: str,
+        word_ends: set[int],
+        loose: bool,
+    ) -> bool:
+        """Whether a one-edit difference (`op` at `at` in the keys) is a slip, not another name.
+
+        Each change counts: a slip plus a moved or dropped hyphen is two edits, too many for a name
+        under `loose_length` letters (`estee` is not `e-steel`); a slip plus a loosely similar
+        letter in an ASCII name is two as well (`mresearch` is not `cnresearch`, m for n and a
+        dropped c). Names shorter than `min_edit_length` take none.
+        """
+        meant = known.flat
+        shortest = min(len(typed), len(meant))
+        if shortest < self.min_edit_length:
+            return False
+        if (
+            shortest < self.loose_length
+            and ("-" in label or "-" in known.label)
+            and _edit(strong_key(fold(label)), strong_key(fold(known.label))) is None
+        ):
+            return False
+        if loose and label.isascii() and _edit(strong_key(typed), strong_key(meant)) is None:
+            return False
+        return _plausible_slip(op, at, typed, meant, typed_key, word_ends)
 
     def _rewritten(self, label: str, flat: str) -> Iterator[tuple[int, str]]:
         """Known labels reached by undoing an added word, a plural `es` or a glued-on suffix."""

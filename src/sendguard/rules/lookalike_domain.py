@@ -8,19 +8,23 @@ every recipient that is in neither the directory nor your own domains with all k
 look-alike letters (`rn` for `m`, `0` for `o`, Cyrillic `а` for `a`, punycode), one slipped key,
 swapped or repeated letters, added or dropped hyphens and dots, another suffix (`.co` for
 `.com`), British/American spellings and added words (`acme-billing.com`). Big mail providers
-(gmail.com, outlook.com, ...) are never reported, and very short names (four letters or fewer)
-only for look-alike letters or a near suffix, because nearly every short name is one letter away
-from another.
+(gmail.com, outlook.com, ...) are never reported. Very short names (four letters or fewer) are
+reported for look-alike letters or another suffix, not for a changed letter: nearly every short
+name is one letter away from another real one. Nor is the same short name under .com, .net or
+.org, where every short name has long belonged to somebody, unless the suffix is one slip away
+(`acme.co`).
 
 Bad:
     To: peter.jones@acrne.com          <- 'rn' looking like 'm': not Acme Corp's acme.com
     To: julia.meyer@northwind-telcom.com   <- a letter missing from northwind-telecom.com
+    To: peter.jones@acme.de            <- Acme Corp's short name under another suffix
     Cc: billing@revcalc-io.com         <- imitates your own revcalc.io
 
 Good:
     To: peter.jones@acme.com
     To: julia.meyer@northwind-telecom.com
     Cc: consultant@example.org         <- unknown, but like no known domain
+    To: info@acme.org                  <- a short name under .org: long someone else's
 
 Option: `allow = ["acme-events.com"]` lists domains never to report (their subdomains too),
 for look-alikes that are genuine but do not belong to any account.
