@@ -6,23 +6,28 @@ single check thread made each `send()` of the loop take ~0.4 ms instead of micro
 halved the relay's throughput. In worker processes the loop keeps its core and checks run on
 the others.
 
+Each worker is a spawned process with one socket pair to the relay, driven by the event loop
+itself: the loop writes the request and is woken when the answer is readable. (A
+ProcessPoolExecutor costs two helper threads in the relay, a feeder and a result reader, that
+compete with the loop for the GIL at every message.)
+
 Each worker loads the guard once from the config file. If a worker dies under a message (a
 crash in a native library, the OOM killer), that message is held as `guard-error`, never
-dropped, and the pool is rebuilt for the next one.
+dropped, and a new worker takes the dead one's place. A worker whose relay is gone (kill -9)
+sees its socket close and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sendguard.errors import SendguardError
@@ -30,27 +35,28 @@ from sendguard.relay.checking import GUARD_ERROR, Checked, check_raw, unchecked
 
 log = logging.getLogger("sendguard.relay")
 
-_guard = None  # the worker process's Guard, loaded by _start_worker
+_guard = None  # the worker process's Guard, loaded by _serve_worker
 _load_error: str | None = None
 
 
-def _start_worker(config_path: str) -> None:
+def _serve_worker(conn: Connection, config_path: str) -> None:
+    """A worker's life: load the guard, say whether it worked, then answer checks until EOF."""
     import sendguard
 
     global _guard, _load_error
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the relay, which stops the pool
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the relay, which stops the workers
     try:
         _guard = sendguard.load(config_path)
     except sendguard.SendguardError as exc:
         # The relay loads the same file and reports the problem itself, in one line.
         _load_error = exc.one_line()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A relay killed with -9 cannot stop its pool; its workers notice they were orphaned and go."""
-    while os.getppid() == parent:
-        time.sleep(0.2)
+    try:
+        conn.send_bytes(pickle.dumps(_load_error))
+        while True:
+            raw, envelope_rcpts = pickle.loads(conn.recv_bytes())
+            conn.send_bytes(pickle.dumps(_check(raw, envelope_rcpts), pickle.HIGHEST_PROTOCOL))
+    except (EOFError, OSError):
+        pass  # the relay closed its end (stopped, or was killed): nothing left to do
     os._exit(0)
 
 
@@ -62,8 +68,54 @@ def _check(raw: bytes, envelope_rcpts: Sequence[str]) -> Checked:
     return check_raw(_guard, raw, envelope_rcpts)
 
 
-def _ready() -> str | None:
-    return _load_error
+class WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process and the relay's end of its socket pair."""
+
+    def __init__(self, config_path: str) -> None:
+        # spawn, not fork: the relay has threads (database) that fork would copy mid-flight.
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=_serve_worker, args=(child, config_path), name="sendguard-check", daemon=True
+        )
+        self.process.start()
+        child.close()  # only the worker holds its end: its exit is EOF here
+
+    def request(self, payload: bytes | None) -> asyncio.Future[bytes]:
+        """Send `payload` (None: nothing, just read the next answer); the future gets the answer.
+
+        Raises WorkerDied (or the future does) when the worker is gone.
+        """
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
+        fd = self.conn.fileno()
+
+        def readable() -> None:
+            loop.remove_reader(fd)
+            try:
+                answer.set_result(self.conn.recv_bytes())
+            except (EOFError, OSError) as exc:
+                answer.set_exception(WorkerDied(str(exc) or type(exc).__name__))
+
+        try:
+            if payload is not None:
+                # The worker is idle (blocked reading), so this returns as soon as it has read.
+                self.conn.send_bytes(payload)
+        except OSError as exc:
+            raise WorkerDied(str(exc)) from None
+        loop.add_reader(fd, readable)
+        return answer
+
+    def close(self) -> None:
+        self.conn.close()  # EOF: the worker exits
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1)
 
 
 class CheckPool:
@@ -72,43 +124,80 @@ class CheckPool:
     def __init__(self, config_path: Path, workers: int) -> None:
         self.config_path = str(config_path)
         self.workers = workers
-        self._pool = self._new_pool()
-        # Submitting starts the workers now, loading their guards while the relay sets up the rest.
-        self._warming = [self._pool.submit(_ready) for _ in range(workers)]
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the relay has threads (database, event loop) that fork would copy mid-flight.
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.config_path,),
-        )
+        # Started now, loading their guards while the relay sets up the rest.
+        self._starting = [_Worker(self.config_path) for _ in range(workers)]
+        self._all: list[_Worker] = list(self._starting)
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # replacements being started
 
     async def ready(self) -> None:
         """Wait until the workers have loaded their guards, so the first messages do not wait for it."""
-        try:
-            errors = await asyncio.gather(*(asyncio.wrap_future(f) for f in self._warming))
-        except BrokenProcessPool:
-            raise SendguardError(
-                "the guard worker processes could not start (see the messages above)"
-            ) from None
+        self._idle = asyncio.Queue()
+        errors = []
+        for worker in self._starting:
+            try:
+                errors.append(pickle.loads(await worker.request(None)))
+            except WorkerDied:
+                raise SendguardError(
+                    "the guard worker processes could not start (see the messages above)"
+                ) from None
+            self._idle.put_nowait(worker)
+        self._starting = []
         if any(errors):
             raise SendguardError(f"guard worker: {next(e for e in errors if e)}")
 
     async def check(self, raw: bytes, envelope_rcpts: Sequence[str]) -> Checked:
-        loop = asyncio.get_running_loop()
-        pool = self._pool
+        assert self._idle is not None, "CheckPool.ready() first"
+        worker = await self._idle.get()
         try:
-            return await loop.run_in_executor(pool, _check, raw, list(envelope_rcpts))
-        except BrokenProcessPool:
-            log.error(
-                "a guard worker died while checking a message; holding the message, restarting the workers"
-            )
-            if self._pool is pool:
-                self._pool = self._new_pool()
-                pool.shutdown(wait=False, cancel_futures=True)
-            return unchecked(raw, GUARD_ERROR, "the guard's worker process died while checking this message")
+            answer = worker.request(pickle.dumps((raw, list(envelope_rcpts)), pickle.HIGHEST_PROTOCOL))
+        except WorkerDied:
+            answer = None
+        else:
+            # The worker is reused only once its answer is read, even if this caller goes away.
+            answer.add_done_callback(lambda done: self._done(worker, done))
+            with contextlib.suppress(WorkerDied):
+                return pickle.loads(await asyncio.shield(answer))
+        if answer is None:
+            self._replace(worker)
+        log.error("a guard worker died while checking a message; holding the message, starting another")
+        return unchecked(raw, GUARD_ERROR, "the guard's worker process died while checking this message")
+
+    def _done(self, worker: _Worker, answer: asyncio.Future[bytes]) -> None:
+        assert self._idle is not None
+        if answer.exception() is None:
+            self._idle.put_nowait(worker)
+        else:
+            self._replace(worker)
+
+    def _replace(self, dead: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(dead.conn.fileno())
+        dead.conn.close()
+        dead.process.kill()  # in case it is alive but unreadable
+        loop.call_later(1.0, dead.process.join, 0)  # reap it once it is gone
+        self._all.remove(dead)
+        task = loop.create_task(self._start_one())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_one(self) -> None:
+        while True:
+            worker = _Worker(self.config_path)
+            self._all.append(worker)
+            try:
+                await worker.request(None)  # loaded (or not: then it answers every message with guard-error)
+            except WorkerDied:
+                log.error("a new guard worker died at start; trying again in a second")
+                self._all.remove(worker)
+                worker.conn.close()
+                await asyncio.sleep(1.0)
+                continue
+            assert self._idle is not None
+            self._idle.put_nowait(worker)
+            return
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self._all:
+            worker.close()
+        self._all = []

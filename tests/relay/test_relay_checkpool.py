@@ -1,0 +1,74 @@
+"""The check workers: a worker that dies under a message holds that message, and a new one takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+from relay_harness import example
+
+from sendguard.relay.checking import GUARD_ERROR
+from sendguard.relay.checkpool import CheckPool
+from support import EXAMPLE_CONFIG
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_a_dead_worker_holds_its_message_and_is_replaced() -> None:
+    raw = example("01-good-reply-with-attachment.eml")
+
+    async def scenario() -> None:
+        pool = CheckPool(EXAMPLE_CONFIG, 1)
+        try:
+            await pool.ready()
+            assert (await pool.check(raw, [])).verdict == "pass"
+            [worker] = pool._all
+            pending = asyncio.create_task(pool.check(raw, []))
+            os.kill(worker.process.pid, signal.SIGKILL)
+            held = await pending
+            assert (held.verdict, held.readable, [f.rule for f in held.findings]) == (
+                "block",
+                False,
+                [GUARD_ERROR],
+            )
+            assert (await pool.check(raw, [])).verdict == "pass"  # the replacement
+            [replacement] = pool._all
+            assert replacement is not worker and not worker.process.is_alive()
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_caller_that_goes_away_does_not_lose_the_worker() -> None:
+    raw = example("01-good-reply-with-attachment.eml")
+
+    async def scenario() -> None:
+        pool = CheckPool(EXAMPLE_CONFIG, 1)
+        try:
+            await pool.ready()
+            gone = asyncio.create_task(pool.check(raw, []))
+            await asyncio.sleep(0)
+            gone.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+            # The answer to the cancelled check is read and dropped; the next check gets its own.
+            assert (await asyncio.wait_for(pool.check(raw, []), 30)).verdict == "pass"
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_workers_exit_when_the_relay_closes_them() -> None:
+    async def scenario() -> list:
+        pool = CheckPool(EXAMPLE_CONFIG, 2)
+        await pool.ready()
+        workers = list(pool._all)
+        pool.close()
+        return workers
+
+    for worker in asyncio.run(scenario()):
+        assert not worker.process.is_alive()
