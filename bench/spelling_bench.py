@@ -5,23 +5,30 @@ Two questions, on public data (`../shared/corpora/spelling`, see its SOURCE.md):
 1. **Misspelling lists** (Wikipedia's common misspellings, Norvig's two test sets, Mitton's
    Birkbeck corpus): is the misspelling flagged (recall), and is the intended word the first
    suggestion (correction@1) or among the first five (correction@5)? Both are counted over *all*
-   misspellings, so a word that is not flagged counts as not corrected. Every word is checked on
-   its own, as each tool's users would check it.
+   misspellings, so a word that is not flagged counts as not corrected, and ignore case (the
+   Wikipedia list writes "beligum->belgium"; "Belgium" is right). Every word is checked on its
+   own, as each tool's users would check it.
 2. **Real mail** (the new text of Enron sent mail and of SpamAssassin ham, `../shared/corpora`):
    flags per 5,000 words. Every tool sees the same words: the tokens sendguard's tokeniser keeps
    (it uses no dictionary; URLs, addresses, codes, numbers and pasted code are dropped), so the
    peers are not charged for URLs. Real mail has real typos, so sendguard's flags are hand
    labelled in `bench/labels/spelling_real_mail.tsv` (source path, word, label); a flag is a false
    alarm unless it is labelled `typo`. No vocabulary is configured: an organisation would add its
-   own terms (`[vocabulary] words`), so this is the out-of-the-box rate.
+   own terms (`[vocabulary] words`), so this is the out-of-the-box rate. A separate row gives the
+   rate with a vocabulary learned from the organisation's own mail (`learn_vocabulary`): each
+   corpus is split in two halves (alternate messages); the words learned from one half are the
+   vocabulary when the other half is scored, and the reverse.
 
 Peers, as a user would call them: pyhunspell with the en_US dictionary (`spell`, `suggest`),
 spylls (pure-Python Hunspell, same dictionary), pyspellchecker (`unknown`, `candidates` ranked by
 frequency). LanguageTool is not compared: it cannot run offline here (no Debian package, and
 `language_tool_python` downloads ~250 MB at run time; `../shared/notes/libraries.md`, Spelling).
 
-Suggestions are slow (Hunspell ~35 ms a word, spylls ~300 ms, pyspellchecker ~110 ms), so the
-lists are sampled (seeded): the same words for every tool, spylls on a smaller subsample.
+Peers' suggestions are slow (Hunspell ~35 ms a word, spylls ~300 ms, pyspellchecker ~110 ms),
+so the side-by-side uses seeded samples of the lists: the same words for every tool, spylls on a
+smaller subsample. sendguard (~2 ms a word) is also scored on the whole Wikipedia and Norvig lists
+and a larger Birkbeck sample, and the peers' recall (no suggestions needed) on the whole lists;
+the targets use the whole Wikipedia list.
 Run `python bench/spelling_bench.py [--quick]`; it prints a Markdown section. `run()` returns the
 figures as a dict.
 """
@@ -237,9 +244,10 @@ def score_list(name: str, pairs: list[Pair], with_suggestions: bool) -> dict[str
             continue
         flagged += 1
         if with_suggestions:
-            suggestions = t.suggest(typo)[:5]
-            top1 += bool(suggestions) and suggestions[0] in fixes
-            top5 += any(s in fixes for s in suggestions)
+            right = {f.lower() for f in fixes}
+            suggestions = [s.lower() for s in t.suggest(typo)[:5]]
+            top1 += bool(suggestions) and suggestions[0] in right
+            top5 += any(s in right for s in suggestions)
     n = len(pairs)
     out: dict[str, Any] = {"n": n, "recall": flagged / n, "seconds": time.perf_counter() - start}
     if with_suggestions:
@@ -250,27 +258,60 @@ def score_list(name: str, pairs: list[Pair], with_suggestions: bool) -> dict[str
 def mail_flags(name: str, mail: list[tuple[str, str]]) -> dict[str, Any]:
     """Flags per message for one tool on real mail: [(source, word), ...], words, seconds."""
     t = tool(name)
+    if isinstance(t, Sendguard):
+        t.checker.check(
+            "A warm-up: the candidate index is built on the first unknown wrod."
+        )  # load_times has its cost
     flags: list[tuple[str, str]] = []
     words = 0
     verdicts: dict[str, bool] = {}  # the peers judge a word alone, so once per distinct word
     start = time.perf_counter()
+    per_message: list[float] = []
     for source, text in mail:
         tokens = words_of(text)
         words += len(tokens)
         if isinstance(t, Sendguard) and not isinstance(t, SendguardUngated):
+            one = time.perf_counter()
             flags += [(source, m.word) for m in t.checker.check(text) if m.kind == "spelling"]
+            per_message.append(time.perf_counter() - one)
             continue
         for w in tokens:
             if w not in verdicts:
                 verdicts[w] = t.wrong(w)
             if verdicts[w]:
                 flags.append((source, w))
-    return {"flags": flags, "words": words, "seconds": time.perf_counter() - start}
+    out: dict[str, Any] = {"flags": flags, "words": words, "seconds": time.perf_counter() - start}
+    if per_message:
+        ms = sorted(1000 * x for x in per_message)
+        out["message_ms"] = {"p50": ms[len(ms) // 2], "p99": ms[int(len(ms) * 0.99)], "max": ms[-1]}
+    return out
+
+
+def vocabulary_flags(mail: list[tuple[str, str]]) -> dict[str, Any]:
+    """sendguard's flags on each half of each corpus with the vocabulary learned from the other half."""
+    plain = SpellChecker()
+    flags: list[tuple[str, str]] = []
+    learned: dict[str, list[str]] = {}
+    for corpus in sorted({source.split("/")[0] for source, _ in mail}):
+        messages = [(source, text) for source, text in mail if source.split("/")[0] == corpus]
+        for half in (0, 1):
+            train = [text for i, (_, text) in enumerate(messages) if i % 2 != half]
+            words = plain.learn_vocabulary(train)
+            learned[f"{corpus} (half {half + 1} scored)"] = words
+            checker = SpellChecker(words)
+            for i, (source, text) in enumerate(messages):
+                if i % 2 == half:
+                    flags += [(source, m.word) for m in checker.check(text) if m.kind == "spelling"]
+    return {"flags": flags, "learned": learned}
 
 
 def timing(name: str, mail: list[tuple[str, str]], budget_words: int) -> dict[str, Any]:
     """Cold-start time to find misspellings *and* suggest for each, per 1,000 words of real mail."""
     t = TOOLS[name]()  # a fresh tool: no warm caches
+    if isinstance(t, Sendguard):
+        import sendguard.spelling as engine
+
+        engine.bundled_deletion_index()  # loaded like a dictionary; its one-off cost is in load_times
     words = 0
     start = time.perf_counter()
     per_message = []
@@ -300,6 +341,7 @@ def load_times() -> dict[str, float]:
     import sendguard.spelling as engine
 
     engine.bundled_frequencies.cache_clear()
+    engine.bundled_deletion_index.cache_clear()
     start = time.perf_counter()
     SpellChecker()
     first = time.perf_counter() - start
@@ -311,6 +353,9 @@ def load_times() -> dict[str, float]:
         "that the credit from last month was applied twice. I have asked our billing team to reverse the "
         "duplicate entry, and you should see the corrected balance on your next statement.\n\n"
     ) * 4 + "Best regards,\nSam Carter\n"
+    start = time.perf_counter()
+    engine.bundled_deletion_index()
+    index_s = time.perf_counter() - start
     checker.check(body)
     runs = []
     for _ in range(50):
@@ -320,6 +365,7 @@ def load_times() -> dict[str, float]:
     return {
         "first_build_s": first,
         "build_s": again,
+        "index_s": index_s,
         "clean_email_words": len(body.split()),
         "clean_email_ms": statistics.median(runs) * 1000,
     }
@@ -345,14 +391,33 @@ def run(quick: bool = False) -> dict[str, Any]:
     )
     spylls_size = 3 if quick else 30
     samples = {k: _sample(v, sizes[k]) for k, v in lists.items()}
+    # Whole lists (a larger Birkbeck sample) where only sendguard suggests, or no one does.
+    whole = (
+        samples
+        if quick
+        else {
+            "wikipedia": lists["wikipedia"],
+            "norvig": lists["norvig"],
+            "birkbeck": _sample(lists["birkbeck"], 2000),
+        }
+    )
     mail = real_mail(quick)
     jobs: dict[tuple[str, str], Any] = {}
     with ProcessPoolExecutor(max_workers=2) as pool:
+        for list_name, pairs in whole.items():
+            jobs[(Sendguard.name, f"{list_name}, whole")] = pool.submit(
+                score_list, Sendguard.name, pairs, True
+            )
+        jobs[(Sendguard.name, "vocabulary")] = pool.submit(vocabulary_flags, mail)
         for name in TOOLS:
             for list_name, pairs in samples.items():
                 if name == Spylls.name:
                     pairs = pairs[:spylls_size]
                 jobs[(name, list_name)] = pool.submit(score_list, name, pairs, name != SendguardUngated.name)
+                if name != Sendguard.name and not (name == Spylls.name and quick):
+                    jobs[(name, f"{list_name}, whole")] = pool.submit(
+                        score_list, name, whole[list_name], False
+                    )
             jobs[(name, "mail")] = pool.submit(mail_flags, name, mail)
         budget = 1_000 if quick else 5_000
         for name in (Sendguard.name, Hunspell.name, PySpellChecker.name, Spylls.name):
@@ -361,13 +426,18 @@ def run(quick: bool = False) -> dict[str, Any]:
             )
         jobs[("load", "")] = pool.submit(load_times)
         results = {key: job.result() for key, job in jobs.items()}
+    whole_keys = {f"{k}, whole" for k in whole}
     out = {
         "quick": quick,
         "lists": {k: len(v) for k, v in lists.items()},
         "samples": {k: len(v) for k, v in samples.items()},
+        "whole": {k: len(v) for k, v in whole.items()},
         "spylls_sample": spylls_size,
         "scores": {f"{k[0]} / {k[1]}": v for k, v in results.items() if k[1] in samples},
+        "whole_scores": {f"{k[0]} / {k[1]}": v for k, v in results.items() if k[1] in whole_keys},
         "mail": _mail_summary(results, mail),
+        "message_ms": results[(Sendguard.name, "mail")].get("message_ms", {}),
+        "vocabulary": _vocabulary_summary(results[(Sendguard.name, "vocabulary")], mail),
         "timing": {k[0]: v for k, v in results.items() if k[1] == "timing"},
         "load": results[("load", "")],
         "seconds": time.perf_counter() - started,
@@ -381,19 +451,29 @@ def _false_alarms_per_5k(r: dict[str, Any], corpus: str) -> float:
     return (sum(counts.values()) - counts.get("genuine", 0)) * 5000 / r["mail"]["words_by_corpus"][corpus]
 
 
+def _vocabulary_summary(v: dict[str, Any], mail: list[tuple[str, str]]) -> dict[str, Any]:
+    labels = load_labels()
+    by_corpus: dict[str, Counter[str]] = {}
+    for source, word in v["flags"]:
+        label = labels.get((source, word), "unlabelled")
+        by_corpus.setdefault(source.split("/")[0], Counter())["genuine" if label in GENUINE else label] += 1
+    return {"by_corpus": by_corpus, "learned": v["learned"]}
+
+
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    wiki = r["scores"][f"{Sendguard.name} / wikipedia"]
+    wiki = r["whole_scores"][f"{Sendguard.name} / wikipedia, whole"]
+    n_wiki = f" (all {wiki['n']:,})" if not r["quick"] else ""
     fa = {c: _false_alarms_per_5k(r, c) for c in r["mail"]["words_by_corpus"]}
     speed = {name: t["ms_per_1000_words"] for name, t in r["timing"].items()}
     fastest_peer = min((v, k) for k, v in speed.items() if k != Sendguard.name)
     return [
         {
-            "target": "recall >= 90% (Wikipedia list)",
+            "target": f"recall >= 90% (Wikipedia list{n_wiki})",
             "measured": _pct(wiki["recall"]),
             "met": wiki["recall"] >= 0.9,
         },
         {
-            "target": "correction@5 >= 90% (Wikipedia list, over all misspellings)",
+            "target": f"correction@5 >= 90% (Wikipedia list{n_wiki}, over all misspellings)",
             "measured": f"{_pct(wiki['correction@5'])} ({_pct(wiki['flagged@5'])} of flagged ones)",
             "met": wiki["correction@5"] >= 0.9,
         },
@@ -411,6 +491,13 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "target": "clean 200-word email well under 5 ms",
             "measured": f"{r['load']['clean_email_ms']:.2f} ms",
             "met": r["load"]["clean_email_ms"] < 5,
+        },
+        {
+            "target": "cost of one real message (no number set; was up to 52 s with Hunspell's suggest)",
+            "measured": "p50 {p50:.2f} ms, p99 {p99:.1f} ms, max {max:.0f} ms".format(**r["message_ms"])
+            if r["message_ms"]
+            else "–",
+            "met": None,
         },
     ]
 
@@ -448,7 +535,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"Samples (seed {SEED}): Wikipedia {r['samples']['wikipedia']} of {r['lists']['wikipedia']} pairs, "
         f"Norvig {r['samples']['norvig']} of {r['lists']['norvig']}, Birkbeck {r['samples']['birkbeck']} of "
         f"{r['lists']['birkbeck']}; spylls on the first {r['spylls_sample']} of each sample. Correction@k counts "
-        "over all misspellings (an unflagged word is not corrected)."
+        "over all misspellings (an unflagged word is not corrected), ignoring case."
         + (" **Quick run: small samples.**" if r["quick"] else "")
     )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -462,6 +549,18 @@ def markdown(r: dict[str, Any]) -> str:
         tool_name, list_name = key.split(" / ")
         c1, c5, f5 = (_pct(s[k]) if k in s else "–" for k in ("correction@1", "correction@5", "flagged@5"))
         lines.append(f"| {tool_name} | {list_name} | {s['n']} | {_pct(s['recall'])} | {c1} | {c5} | {f5} |")
+    lines += [
+        "",
+        f"sendguard on the whole lists (Birkbeck: a sample of {r['whole']['birkbeck']:,}), and the peers' "
+        "recall on the same words:",
+        "",
+        "| tool | list | n | recall | correction@1 | correction@5 | correction@5 of flagged |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for key, s in r["whole_scores"].items():
+        tool_name, list_name = key.split(" / ")
+        c1, c5, f5 = (_pct(s[k]) if k in s else "–" for k in ("correction@1", "correction@5", "flagged@5"))
+        lines.append(f"| {tool_name} | {list_name} | {s['n']:,} | {_pct(s['recall'])} | {c1} | {c5} | {f5} |")
     m = r["mail"]
     wc = m["words_by_corpus"]
     lines += [
@@ -482,6 +581,16 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {corpus} | {total * per5k:.1f} | {genuine * per5k:.2f} | {(total - genuine) * per5k:.2f} |"
             )
+    for corpus, counts in sorted(r["vocabulary"]["by_corpus"].items()):
+        per5k = 5000 / wc[corpus]
+        total = sum(counts.values())
+        genuine = counts.get("genuine", 0)
+        lines.append(
+            f"| sendguard, vocabulary learned from the other half | {corpus} | {total * per5k:.1f} | "
+            f"{genuine * per5k:.2f} | {(total - genuine) * per5k:.2f} |"
+        )
+    learned = "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in r["vocabulary"]["learned"].items())
+    lines += ["", f"Words learned (`learn_vocabulary`, used in 3+ messages of the other half): {learned}."]
     sg = m[Sendguard.name]["by_corpus"]
     breakdown = Counter()
     for counts in sg.values():
@@ -492,6 +601,14 @@ def markdown(r: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in breakdown.most_common())
         + ".",
     ]
+    if r["message_ms"]:
+        lines += [
+            "",
+            "sendguard per message over all {n:,} real messages (find + suggest, warm, one of two workers): "
+            "p50 {p50:.2f} ms, p99 {p99:.1f} ms, max {max:.0f} ms.".format(
+                n=m["messages"], **r["message_ms"]
+            ),
+        ]
     lines += [
         "",
         "| tool | ms / 1,000 words (find + suggest, cold) | median ms / message | words timed |",
@@ -505,7 +622,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"sendguard start-up: first checker in a process {load['first_build_s'] * 1000:.0f} ms (two dictionaries "
-        f"and the frequency list), each further checker {load['build_s'] * 1000:.0f} ms; a clean "
+        f"and the frequency list), each further checker {load['build_s'] * 1000:.0f} ms; the candidate "
+        f"index, built once per process on the first unknown word, {load['index_s'] * 1000:.0f} ms; a clean "
         f"{load['clean_email_words']}-word email checks in {load['clean_email_ms']:.2f} ms (median, warm).",
         "",
         f"Run time {r['seconds']:.0f} s.",

@@ -183,3 +183,70 @@ def test_missing_dictionary_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_word_frequency_list_is_required() -> None:
     with pytest.raises(OSError, match="install pyspellchecker"):
         SpellChecker(frequencies={})
+
+
+@pytest.mark.parametrize(
+    ("typo", "best"),
+    [
+        ("acomodation", "accommodation"),  # two letters left out
+        ("tommorow", "tomorrow"),  # one added, one left out
+        ("permenant", "permanent"),  # two vowels changed
+        ("definatly", "definitely"),  # one changed, one left out
+    ],
+)
+def test_two_slips_in_a_long_word_are_found_without_hunspell(
+    checker: SpellChecker, typo: str, best: str
+) -> None:
+    found = checker.check(f"It is {typo} now.")
+    assert [m.word for m in found] == [typo]
+    assert found[0].suggestions[0] == best
+
+
+class _NoSuggest:
+    """A dictionary whose suggest() must not be called (it costs 30-60+ ms a word)."""
+
+    def __init__(self, dictionary: object) -> None:
+        self.spell = dictionary.spell  # type: ignore[attr-defined]
+
+    def suggest(self, word: str) -> list[str]:
+        raise AssertionError(f"Hunspell's suggest was called for {word!r}")
+
+
+def test_checking_never_asks_hunspell_for_suggestions() -> None:
+    own = SpellChecker()
+    own._dictionaries = [_NoSuggest(d) for d in own._dictionaries]  # type: ignore[misc]
+    text = (
+        "We have recieved the new adress of the office in your neigbourhood, and the people on the socal "
+        "desk told us that they will definately find a way to acommodate all of the extra staff next week."
+    )
+    assert flagged(own, text) == ["recieved", "adress", "neigbourhood", "socal", "definately", "acommodate"]
+
+
+def test_suggest_also_asks_hunspell(checker: SpellChecker) -> None:
+    assert "Cincinnati" in checker.suggest("Cincinatti")
+    assert "phenomenal" in checker.suggest("phenomenonal")
+    assert "phenomenon al" not in checker.suggest("phenomenonal")  # Hunspell's split, on a fragment
+
+
+def test_at_most_max_examined_distinct_unknown_words_per_text() -> None:
+    text = (
+        "We have recieved the new adress of the office and the invoce for the work, and it will definately "
+        "be kept seperate from the other costs so that the extra staff can be acommodated next week."
+    )
+    assert len(flagged(SpellChecker(), text)) == 6
+    assert flagged(SpellChecker(max_examined=2), text) == ["recieved", "adress"]
+
+
+def test_a_message_full_of_unknown_words_stays_cheap(checker: SpellChecker) -> None:
+    checker.check("A warm-up: the candidate index is built on the first unknown wrod.")
+    words = [f"zorblax{c}{d}quent" for c in "abcdefghij" for d in "klmnopqrst"]  # 100 unknown long words
+    text = "Hi Peter,\n\n" + ". ".join(f"The {w} is fine" for w in words) + ".\n"
+    start = time.perf_counter()
+    checker.check(text)
+    assert time.perf_counter() - start < 1.0  # Hunspell's suggest alone took ~60 ms a word
+
+
+def test_learn_vocabulary_keeps_consistent_terms_not_habitual_typos(checker: SpellChecker) -> None:
+    texts = [f"The socal book is long and thats fine ({i})." for i in range(3)] + ["The socal desk."]
+    assert checker.learn_vocabulary(texts) == ["socal"]
+    assert checker.learn_vocabulary(texts[:2]) == []  # fewer than three messages

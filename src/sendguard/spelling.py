@@ -7,6 +7,11 @@ places, brands and slang Hunspell lacks. On top of that this module decides what
 checking in an email: URLs, addresses, file names, reference codes, numbers, acronyms,
 identifiers, pasted code and names are never flagged.
 
+Nor is what a person would not call a misspelling: titles in a list of links, lines in another
+language (more of its function words than English ones), words in a short quotation ("aplay":
+mentioned, not used), the halves of a word hyphenated at a line break, the dropped g of
+"stinkin thinkin", and a lower-case word the text also writes as a name or acronym (alsa, ALSA).
+
 An unknown word is reported only when it looks like a slip for a real word (`slip_for`): one
 typing slip away from a word that is common enough for its length, keeping the first letter.
 Trade jargon, product names and other languages usually are not, so they are left alone; this
@@ -14,9 +19,13 @@ is what keeps false alarms on real mail low (bench/spelling_bench.py measures bo
 It also catches slips the dictionaries cannot see because the misspelt form is itself a word:
 missing possessive apostrophes ("yesterdays outage", "last weeks invoice").
 
-Suggestions come from Hunspell (both dictionaries), re-ranked by edit distance and word
-frequency; they are computed only for unknown words and cached, because Hunspell's suggest
-costs ~30 ms per word while checking costs ~3 µs.
+Candidates for an unknown word come from the frequency list, not from Hunspell's suggest
+(~30-60 ms a word, more on a busy machine): every word one edit away, and common words two
+edits away through a deletion index built once per process (`_near_words`, ~1-3 ms a word),
+ranked by edit distance and frequency. At most `max_examined` distinct unknown words are looked
+at per text, so one message costs a few milliseconds at worst. `SpellChecker.suggest()` also
+merges Hunspell's suggestions, for callers that can wait. `learn_vocabulary()` proposes the
+terms an organisation uses consistently in its own mail, for `[vocabulary]`.
 """
 
 from __future__ import annotations
@@ -260,8 +269,9 @@ class SpellChecker:
     """Checks email text. Build once, then call `check()` many times.
 
     Building loads two Hunspell dictionaries (~0.1 s) and, once per process, the frequency list
-    (~0.3 s more). Checking a clean 200-word email takes ~1 ms; each unknown word costs one
-    Hunspell suggestion (~60 ms) the first time it is seen, then nothing (cached).
+    (~0.3 s more); the first unknown word in a process builds the candidate index (~0.5 s).
+    Checking a clean 200-word email takes ~1 ms; each unknown word costs ~1-3 ms the first time
+    it is seen, then nothing (cached), for at most `max_examined` distinct words per text.
     """
 
     def __init__(
@@ -416,7 +426,8 @@ class SpellChecker:
         hunspell_rank: dict[str, int] = {}
         for rank, candidate in enumerate(dict.fromkeys(hunspell_words)):
             key = candidate.lower()
-            if key != lower:
+            parts = key.replace("-", " ").split()
+            if key != lower and (len(parts) == 1 or all(_word_part(p, freq) for p in parts)):
                 hunspell_rank.setdefault(key, rank)
                 if key not in candidates:
                     candidates[key] = _edit_distance(lower, key.replace(" ", ""))
@@ -535,6 +546,23 @@ class SpellChecker:
         """Whether a dictionary word is written in lower case (below), unlike a proper noun (Cambridge)."""
         return any(d.spell(lower) for d in self._dictionaries)
 
+    def learn_vocabulary(self, texts: Iterable[str], min_texts: int = 3) -> list[str]:
+        """Words an organisation uses consistently in its own mail that this checker would report:
+        trade terms, product, place and people's names (socal, enpower, malin), for `[vocabulary]`.
+
+        A word is learned when it is reported in at least `min_texts` different texts (its sent
+        mail, say), unless it is a slip for a very common word (alot, thats, thier): people who
+        misspell a word tend to do it every time, so repetition alone does not make it right.
+        """
+        seen: Counter[str] = Counter()
+        for text in texts:
+            seen.update({m.word.lower() for m in self.check(text) if m.kind == "spelling"})
+        return sorted(
+            word
+            for word, count in seen.items()
+            if count >= min_texts and self.slip_for(word, self._ranked(word)[0], _COMMON_NAME_LIKE) is None
+        )
+
     # -- text ------------------------------------------------------------------------------------
 
     def check(self, text: str) -> list[Misspelling]:
@@ -548,6 +576,7 @@ class SpellChecker:
         found = list(_possessives(text, tokens))
         taken = {i for m in found for i in range(m.start, m.end)}
         taken.update(self._wrapped(text, tokens))
+        taken.update(_mentioned(text))
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         not_prose = _link_titles(text, line_starts) | _foreign_lines(tokens, line_starts)
         words_on_line: dict[int, int] = {}
@@ -651,8 +680,16 @@ class SpellChecker:
         return False
 
     def _elided(self, word: str, text: str, end: int) -> bool:
-        """A deliberate elision marked with an apostrophe: "rockin'", "good ol' days"."""
-        return text[end : end + 1] == "'" and (self.is_known(word + "g") or self.is_known(word + "d"))
+        """A deliberate elision: "rockin'", "good ol' days", and the g of -ing dropped without the
+        apostrophe (nothin, stinkin thinkin), which is how informal speech is written, not a slip."""
+        if text[end : end + 1] == "'" and (self.is_known(word + "g") or self.is_known(word + "d")):
+            return True
+        if len(word) < 5 or not word.endswith("in") or not self.is_known(word + "g"):
+            return False
+        stem = word[:-2]  # the verb, so "imagin" (imagine) and "poisin" (poison) are still typos
+        return (
+            stem.endswith("th") or self.is_known(stem) or (stem[-1] == stem[-2] and self.is_known(stem[:-1]))
+        )
 
     def _hyphenated_ok(self, word: str) -> bool:
         if "-" not in word:
@@ -781,6 +818,7 @@ _TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Mx"})
 _NEXT_NAME = re.compile(r" (?:[A-Z]\.|[A-Z][a-z])")
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)\.? $")
 _INITIALS_BEFORE = re.compile(r"(?:^|[\s(])(?:[A-Z]\.){1,3} ?$")
+_SHORT_QUOTE = re.compile(r'(?<!\w)["“]([^\s"“”]+(?: [^\s"“”]+){0,2})["”](?!\w)')
 _URL_LINE = re.compile(r"\s*(?:<?(?:https?|ftp)://|www\.)\S+\s*$")
 _LINE_END_PUNCTUATION = ".,;:!?"
 # Function words of the languages most often met in English mail, that are not English words too.
@@ -789,7 +827,7 @@ _FOREIGN_FUNCTION_WORDS = _wordset(
     ils mais ou très aussi sans chez leur el los las del y es por para con una su lo como más pero
     muy das dos em não uma mais foi seu sua il di che è della dei delle nel gli sono
     anche come questo der die das und ist nicht mit den dem ein eine zu auf für sie ich wir auch
-    oder sich von bei nach wie noch nur en"""
+    oder sich von bei nach wie noch nur en de la je"""
 )
 # Its English counterparts, to tell a line in another language from English quoting a phrase.
 _ENGLISH_FUNCTION_WORDS = _wordset(
@@ -805,6 +843,13 @@ def _in_full_name(text: str, start: int, end: int) -> bool:
         return True  # "M. Kopper", "A.K. Dewdney", "Terry W. Colvin"
     previous = _PREVIOUS_WORD.search(text, max(0, start - 6), start)
     return previous is not None and previous.group(1) in _TITLES
+
+
+def _mentioned(text: str) -> Iterator[int]:
+    """Positions inside a short quotation ("aplay", "def reppard"): a word mentioned rather than
+    used (a command, a title, a term, a spelling under discussion) is not the writer's slip."""
+    for m in _SHORT_QUOTE.finditer(text):
+        yield from range(m.start(1), m.end(1))
 
 
 def _link_titles(text: str, line_starts: list[int]) -> set[int]:

@@ -37,6 +37,17 @@ TRIGGERS = [
         ),
         "definately",
     ),
+    Case("two-slips-in-a-long-word", dict(body="Hi Peter,\n\nThe fix is permenant now.\n"), "permenant"),
+    Case(
+        "misspelt-place-alone-on-a-line",
+        dict(body="Hi Peter,\n\nThe offsite moves to a new venue:\nCincinatti\n\nBest,\nSam\n"),
+        "Cincinatti",
+    ),
+    Case(
+        "typo-in-a-line-with-a-quoted-phrase",
+        dict(body='Hi Peter,\n\nThe "Q3 report" was recieved.\n'),
+        "recieved",
+    ),
 ]
 NEAR_MISSES = [
     Case(
@@ -67,6 +78,45 @@ NEAR_MISSES = [
         ),
     ),
     Case("signature-name", dict(body="Hi Peter,\n\nAll set.\n\nBest,\nSiobhan Ni Bhriain\n")),
+    # Real false alarms, from ../shared/corpora:
+    # spamassassin-ham/hard-ham-1/00229.0870e13cd0b783d3d0b32826fa06bef3.txt (a list of links).
+    Case(
+        "titles-in-a-list-of-links",
+        dict(
+            body="Hi Peter,\n\nUpdated weblogs:\n\n    joyfulchristian\n      http://joyfulchristian.blogspot.com/\n"
+            "    clusterways\n      http://www.melissahardie.com/cluster.htm\n"
+        ),
+    ),
+    # spamassassin-ham/easy-ham-1/00223.02084417d77ed822ef1ba7391a7ff417.txt: ALSA, alsa-driver, alsa.
+    Case(
+        "acronym-written-in-lower-case-elsewhere",
+        dict(
+            body="Hi Peter,\n\nI've decided at last to test the ALSA sound drivers.\n"
+            "I've also recompiled xine with alsa support, and the alsa-driver package builds.\n"
+        ),
+    ),
+    # spamassassin-ham/easy-ham-1/00223.02084417d77ed822ef1ba7391a7ff417.txt: a command in quotes.
+    Case(
+        "a-word-in-quotes-is-mentioned", dict(body='Hi Peter,\n\nWith "aplay" you can already test files.\n')
+    ),
+    # enron/maildir/presto-k/sent_items/945.
+    Case(
+        "name-with-a-possessive-elsewhere",
+        dict(body="Hi Peter,\n\nCalpine is in complete disarray. Calpine's portfolio is getting killed.\n"),
+    ),
+    # enron/maildir/buy-r/_sent_mail/26.
+    Case("name-after-an-initial", dict(body="Hi Peter,\n\nI also spoke with M. Kopper today.\n")),
+    # spamassassin-ham/hard-ham-1/00194.c7439a37e68aa99a7fb9242d46f02666.txt
+    Case(
+        "word-hyphenated-at-a-line-break",
+        dict(
+            body="Hi Peter,\n\nThen federal inter-\nvention saved the day, Governor Patterson declar-\ning martial law.\n"
+        ),
+    ),
+    # spamassassin-ham/hard-ham-1/00229.0870e13cd0b783d3d0b32826fa06bef3.txt
+    Case("a-line-in-french", dict(body="Hi Peter,\n\nPetits malheurs et bons moments de la vie\n")),
+    # spamassassin-ham/easy-ham-1/00340.91d8c92aa5eccc84c40364fc4fc1ed63.txt
+    Case("dropped-g-of-ing", dict(body="Hi Peter,\n\nThat is just plain stinkin thinkin.\n")),
 ]
 
 

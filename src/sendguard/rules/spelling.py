@@ -5,11 +5,14 @@ reads as carelessness at exactly the moment the customer is judging how careful 
 check uses the Hunspell American and British dictionaries (either spelling is fine), looks only
 at your new text and a fresh subject (quoted text and the subject of a reply are the other
 side's words), and leaves alone what is not prose: URLs, addresses, file names, reference codes
-(INC-4821, PO#12345), numbers, acronyms, product-style names (RevCalc) and people's names.
-Account names, aliases, contact names and your domains are known words, and so is everything in
-`[vocabulary] words`. Unknown words that do not look like a slip for a real word (trade jargon,
-other languages) are not reported. It also catches "yesterdays outage" and "last weeks invoice",
-which every dictionary accepts but which need an apostrophe.
+(INC-4821, PO#12345), numbers, acronyms, product-style names (RevCalc) and people's names, and
+what nobody would call a misspelling: titles in a list of links, lines in another language, a
+word in quotes ("aplay"), a word hyphenated at a line break. Account names, aliases, contact
+names and your domains are known words, and so is everything in `[vocabulary] words`. Unknown
+words that do not look like a slip for a real word (trade jargon, other languages) are not
+reported. It also catches "yesterdays outage" and "last weeks invoice", which every dictionary
+accepts but which need an apostrophe. Suggestions come from a fast word list, so a message with
+many unknown words still checks in milliseconds (at most 25 distinct unknown words are looked at).
 
 Options: `vocabulary = ["...", ...]` adds words for this check only; `max_findings` (default
 10) caps the findings per message, so a message in another language does not flood the report.
