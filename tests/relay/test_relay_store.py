@@ -120,6 +120,28 @@ def test_outcome_of_a_lost_lease_is_ignored(store: Store, guard: sendguard.Guard
     assert store.finish("fast", [Outcome(message_id, "delivered")]) == 1
 
 
+def test_write_stores_due_messages_claimed_and_records_outcomes_in_one_go(
+    store: Store, guard: sendguard.Guard
+) -> None:
+    raw = example("01-good-reply-with-attachment.eml")
+    [earlier] = store.add_many([new(raw, guard)])
+    store.claim("me", 1, lease_seconds=60)
+    items = [new(raw, guard), new(raw, guard, undo_seconds=60), new(raw, guard, "held"), new(raw, guard)]
+    ids, claimed, done = store.write("me", items, [Outcome(earlier, "delivered")], claim=5, lease_seconds=60)
+    assert done == 1 and store.get(earlier).state == "delivered"
+    # Due at once: claimed for "me" as claim() would (attempt counted, leased); the undo window
+    # and the held message are not; `claim` caps how many are taken.
+    assert [o.id for o in claimed] == [ids[0], ids[3]]
+    assert [store.get(i).state for i in ids] == ["delivering", "outbox", "held", "delivering"]
+    assert claimed[0].raw == raw and claimed[0].attempts == store.get(ids[0]).attempts == 1
+    assert claimed[0].lease_until == pytest.approx(time.time() + 60, abs=2)
+    assert [d.action for d in store.decisions(message_id=ids[0])] == ["queued"]
+    assert store.claim("them", 10, lease_seconds=60) == []  # leased to "me"; the other is in its undo window
+    assert store.recover("me") == 2  # a restart of "me" gives them back
+    _, claimed, _ = store.write("me", [new(raw, guard)], [], claim=0, lease_seconds=60)
+    assert claimed == []
+
+
 def test_recover_returns_only_this_nodes_claims(store: Store, guard: sendguard.Guard) -> None:
     raw = example("01-good-reply-with-attachment.eml")
     mine, theirs = store.add_many([new(raw, guard), new(raw, guard)])

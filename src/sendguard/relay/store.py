@@ -28,6 +28,8 @@ the database lock. A claim is a lease: if its relay dies, the rows become claima
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -225,6 +227,18 @@ class Store:
             self.is_postgres = self.engine.dialect.name == "postgresql"
             # Writes go through this handle; on SQLite it makes them BEGIN IMMEDIATE (see _make_engine).
             self._writer = self.engine.execution_options(sendguard_write=True)
+            # The relay's hot path (write) runs statements compiled once, on the DBAPI cursor.
+            dialect = self.engine.dialect
+            self._insert_message = _Compiled(
+                messages.insert().values({c.name: sa.bindparam(c.name) for c in messages.c}), dialect
+            )
+            self._insert_decision = _Compiled(
+                decisions.insert().values(
+                    {c.name: sa.bindparam(c.name) for c in decisions.c if c.name != "id"}
+                ),
+                dialect,
+            )
+            self._delivered: dict[int, _Compiled] = {}  # by how many ids
             self._create_schema()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the relay store {_redact(url)}: {_reason(exc)}") from None
@@ -346,8 +360,12 @@ class Store:
                 )
             )
         if rows:
-            conn.execute(messages.insert(), rows)
-            conn.execute(decisions.insert(), log)
+            cursor = conn.connection.cursor()
+            try:
+                self._insert_message.run(cursor, [_json_columns(r, _MESSAGE_JSON) for r in rows])
+                self._insert_decision.run(cursor, [_json_columns(r, _DECISION_JSON) for r in log])
+            finally:
+                cursor.close()
         return [r["id"] for r in rows], claimed
 
     def claim(self, node: str, limit: int, lease_seconds: float) -> list[Outgoing]:
@@ -436,11 +454,7 @@ class Store:
         # The common case, plain deliveries, in one statement.
         plain = [o.id for o in outcomes if o.kind == "delivered" and o.rcpt_tos is None and o.error is None]
         if plain:
-            done += conn.execute(
-                m.update()
-                .where(m.c.id.in_(plain), m.c.state == "delivering", m.c.claimed_by == node)
-                .values(updated=now, lease_until=None, state="delivered", delivered_at=now, last_error=None)
-            ).rowcount
+            done += self._mark_delivered(conn, node, plain, now)
         for o in outcomes:
             if o.kind == "delivered" and o.rcpt_tos is None and o.error is None:
                 continue
@@ -479,6 +493,36 @@ class Store:
                 )
             done += conn.execute(m.update().where(ours).values(**values)).rowcount
         return done
+
+    def _mark_delivered(self, conn: Connection, node: str, ids: list[str], now: float) -> int:
+        statement = self._delivered.get(len(ids))
+        if statement is None:
+            m = messages
+            statement = _Compiled(
+                m.update()
+                .where(
+                    m.c.id.in_([sa.bindparam(f"id{i}") for i in range(len(ids))]),
+                    m.c.state == "delivering",
+                    m.c.claimed_by == sa.bindparam("node"),
+                )
+                .values(
+                    updated=sa.bindparam("now"),
+                    delivered_at=sa.bindparam("now"),
+                    lease_until=None,
+                    state="delivered",
+                    last_error=None,
+                ),
+                self.engine.dialect,
+            )
+            if len(ids) <= 64:
+                self._delivered[len(ids)] = statement
+        cursor = conn.connection.cursor()
+        try:
+            return statement.run(
+                cursor, [{"node": node, "now": now} | {f"id{i}": v for i, v in enumerate(ids)}]
+            )
+        finally:
+            cursor.close()
 
     def recover(self, node: str) -> int:
         """Return messages `node` had claimed to the outbox (it restarted, so it is no longer sending them).
@@ -700,6 +744,47 @@ class Store:
                 # Two relays starting at once must not both try to CREATE TABLE.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301994)"))
             metadata.create_all(conn)
+
+
+class _Compiled:
+    """A statement compiled once for a dialect and run on a DBAPI cursor: no SQLAlchemy work per call.
+
+    Only for the relay's hot path (Store.write). Parameters are plain driver values: JSON
+    columns must be serialised by the caller (_json_columns).
+    """
+
+    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = compiled.positiontup is not None
+        if compiled.positiontup is not None:
+            self.names = list(compiled.positiontup)
+        else:
+            self.names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", self.sql)))
+        binds = {name: bind.effective_value for name, bind in compiled.binds.items()}
+        self.defaults = {name: binds.get(name) for name in self.names}  # the statement's own literals
+
+    def run(self, cursor: Any, rows: list[dict[str, Any]]) -> int:
+        params = [self._params(row) for row in rows]
+        if len(params) == 1:
+            cursor.execute(self.sql, params[0])
+        else:
+            cursor.executemany(self.sql, params)
+        return cursor.rowcount
+
+    def _params(self, row: dict[str, Any]) -> Any:
+        full = self.defaults | row
+        if self.positional:
+            return tuple(full[name] for name in self.names)
+        return {name: full[name] for name in self.names}
+
+
+_MESSAGE_JSON = tuple(c.name for c in messages.c if isinstance(c.type, sa.JSON))
+_DECISION_JSON = tuple(c.name for c in decisions.c if isinstance(c.type, sa.JSON))
+
+
+def _json_columns(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return row | {name: json.dumps(row[name]) for name in names}
 
 
 # MessageSummary's fields are named after their columns.
