@@ -122,6 +122,7 @@ _LINE = re.compile(r"[^\n]+")
 # Code, shell commands, config and HTML markup pasted into a message: not prose, so not checked.
 _CODE_LINE = re.compile(
     r"[{}]|;\s*$|\w\(|[=!:]=|\s=\s|->|=>|\$\w|^\s*[$#%]\s|\w::\w|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>"
+    r"|^\s*[a-z][\w.-]* (?:\S+ )*--[a-z][\w-]+(?: |$)"  # a shell command with long options: rpmbuild --ba x --without oss
 )
 _OPTION = re.compile(r"^--?[a-z]")  # command-line options: -xdev, --with-emacs
 _LEADING = "\"'([{<*_“‘«¿¡"
@@ -603,6 +604,7 @@ class SpellChecker:
         unknown_on_line = Counter(line for _, _, line in unknown)
         repeated = Counter(part.lower() for part, _, _ in unknown)
         examined: set[str] = set()
+        lowered: str | None = None
         for part, start, line in unknown:
             if unknown_on_line[line] >= 3 and unknown_on_line[line] * 2 >= words_on_line[line]:
                 continue  # half a line unknown: another language, code or a log, not a typo
@@ -611,6 +613,12 @@ class SpellChecker:
             common = _COMMON_NAME_LIKE if repeated[part.lower()] > 1 else 0
             if len(part) < _LONG_WORD and not self._near_common_word(part.lower(), common):
                 continue  # cheap test first (~0.1 ms): slip_for() needs candidates, which cost ~1-3 ms
+            if lowered is None:
+                lowered = text.lower()
+            if _in_identifier(lowered, part):
+                continue  # also part of a file, package or host name here: a term (alsa, alsa-driver.spec)
+            if _SPELT_OUT_ADDRESS.match(text, start + len(part)):
+                continue  # "gbolcer at endeavors.com": an address written out, not a word
             if part.lower() not in examined:
                 if len(examined) >= self.max_examined:
                     continue  # the time budget: a text with this many unknown words is not prose to fix
@@ -774,16 +782,39 @@ def _line_tokens(text: str, start: int, end: int) -> Iterator[tuple[str, int, in
         raw = chunk.group(0)
         left = len(raw) - len(raw.lstrip(_LEADING))
         core = raw[left:].rstrip(_TRAILING)
-        if not core or _SKIP_CHUNK.search(core) or _OPTION.match(core):
-            continue  # URLs, addresses, codes (INC-4821, PO#12345, v2.3), numbers, amounts, markup
-        if "." in core:
-            continue  # domains, file names, abbreviations (acme.com, report.pdf, e.g)
-        if "/" in core and not all(p.isalpha() for p in core.split("/")):
-            continue  # paths; "and/or" style pairs are still checked word by word
+        if not core or not _prose_chunk(core):
+            continue
         base = chunk.start() + left
         for m in _WORD.finditer(core):
             word = m.group(0)
             yield word, base + m.start(), base + m.end()
+
+
+def _prose_chunk(core: str) -> bool:
+    if _SKIP_CHUNK.search(core) or _OPTION.match(core):
+        return False  # URLs, addresses, codes (INC-4821, PO#12345, v2.3), numbers, amounts, markup
+    if "." in core:
+        return False  # domains, file names, abbreviations (acme.com, report.pdf, e.g)
+    # paths; "and/or" style pairs are still checked word by word
+    return "/" not in core or all(p.isalpha() for p in core.split("/"))
+
+
+def _in_identifier(lowered: str, word: str) -> bool:
+    """Whether `word` also occurs in `lowered` (the text in lower case) inside what is not prose:
+    a path, file, package or host name, an address or pasted code (alsa in alsa-driver.spec)."""
+    word = word.lower()
+    i = lowered.find(word)
+    while i >= 0:
+        start = max(lowered.rfind(" ", 0, i), lowered.rfind("\n", 0, i), lowered.rfind("\t", 0, i)) + 1
+        end = min((j for j in (lowered.find(c, i) for c in " \n\t") if j >= 0), default=len(lowered))
+        core = lowered[start:end].strip(_LEADING + _TRAILING)
+        line_start = lowered.rfind("\n", 0, i) + 1
+        line_end = lowered.find("\n", i)
+        line = lowered[line_start : line_end if line_end >= 0 else len(lowered)]
+        if core and (not _prose_chunk(core) or _CODE_LINE.search(line)):
+            return True
+        i = lowered.find(word, i + len(word))
+    return False
 
 
 def _hyphen_parts(word: str) -> Iterator[tuple[str, int]]:
@@ -818,6 +849,7 @@ _TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "Prof", "Sir", "Dame", "Mx"})
 _NEXT_NAME = re.compile(r" (?:[A-Z]\.|[A-Z][a-z])")
 _PREVIOUS_WORD = re.compile(r"([A-Za-z]+)\.? $")
 _INITIALS_BEFORE = re.compile(r"(?:^|[\s(])(?:[A-Z]\.){1,3} ?$")
+_SPELT_OUT_ADDRESS = re.compile(r" ?(?:at|AT|\[at\]|\(at\)) [\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
 _SHORT_QUOTE = re.compile(r'(?<!\w)["“]([^\s"“”]+(?: [^\s"“”]+){0,2})["”](?!\w)')
 _URL_LINE = re.compile(r"\s*(?:<?(?:https?|ftp)://|www\.)\S+\s*$")
 _LINE_END_PUNCTUATION = ".,;:!?"

@@ -115,6 +115,16 @@ NEAR_MISSES = [
     ),
     # spamassassin-ham/hard-ham-1/00229.0870e13cd0b783d3d0b32826fa06bef3.txt
     Case("a-line-in-french", dict(body="Hi Peter,\n\nPetits malheurs et bons moments de la vie\n")),
+    # spamassassin-ham/easy-ham-1/01045.5f6b92624699ddf883fc56e9b158c031.txt: alsa is also in file names.
+    Case(
+        "a-term-that-is-also-in-a-file-name",
+        dict(
+            body="Hi Peter,\n\nI removed all alsa rpms, and tried my spec:\n"
+            "rpmbuild --ba alsa-driver.spec.mine --without oss\n"
+        ),
+    ),
+    # spamassassin-ham/easy-ham-1/00862.b3e793b7c8e41cd45a0eccaa7abaf722.txt
+    Case("an-address-spelt-out", dict(body="Hi Peter,\n\nSee you there.\n\ngbolcer at endeavors.com\n")),
     # spamassassin-ham/easy-ham-1/00340.91d8c92aa5eccc84c40364fc4fc1ed63.txt
     Case("dropped-g-of-ing", dict(body="Hi Peter,\n\nThat is just plain stinkin thinkin.\n")),
 ]
