@@ -18,6 +18,7 @@ must authenticate first; off loopback the relay refuses to start without it (set
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import os
@@ -26,6 +27,8 @@ import signal
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -148,6 +151,44 @@ class RelayHandler:
         return "outbox"
 
 
+class _SMTP(SMTP):
+    """aiosmtpd's SMTP session without two costs it pays per connection and per command.
+
+    - Its __init__ finds its AUTH and command methods with `dir(self)` and
+      `inspect.getmembers(self)`, which read every attribute of the new session (~0.3 ms per
+      connection). It only keeps names starting with auth_ or smtp_, so dir() lists just those.
+    - Its `_getaddr` (MAIL FROM, RCPT TO) defines a typing.Protocol class, an ABC, on every
+      call (~0.1 ms each). Here the same parse, without the class, and remembered: the same
+      addresses come back all day.
+    """
+
+    def __dir__(self) -> list[str]:
+        return _smtp_names()
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        addr, rest = _parse_address(arg)
+        if addr and self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
+
+
+@functools.cache
+def _smtp_names() -> list[str]:
+    return [name for name in dir(_SMTP) if name.startswith(("auth_", "smtp_"))]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(arg: str) -> tuple[str | None, str | None]:
+    """aiosmtpd's SMTP._getaddr, less its local-part limit: (address, rest), or (None, None)."""
+    if not arg:
+        return "", ""
+    try:
+        address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+    except HeaderParseError:
+        return None, None
+    return address.addr_spec, rest
+
+
 def _named_rules(checked: Checked) -> list[str]:
     """The rules that decided the verdict (the blocking ones for block, the warnings for warn)."""
     level = Severity.BLOCK if checked.verdict == "block" else Severity.WARN
@@ -251,7 +292,7 @@ async def _serve(
         smtp_options["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]  # no users: do not offer AUTH
     try:
         server = await loop.create_server(
-            lambda: SMTP(handler, loop=loop, **smtp_options), settings.listen_host, settings.listen_port
+            lambda: _SMTP(handler, loop=loop, **smtp_options), settings.listen_host, settings.listen_port
         )
     except OSError as exc:
         raise SendguardError(
