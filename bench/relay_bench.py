@@ -23,6 +23,11 @@ the check.
 
     .venv/bin/python bench/relay_bench.py                 # 200 msg/s for 30 s, 16 clients
     .venv/bin/python bench/relay_bench.py --rate 100 --duration 10 --saturation 5
+    .venv/bin/python bench/relay_bench.py --rates 50,100,150,200   # one row per offered load
+
+With `--rates`, the fixed-load phase runs once per offered load (each with its warm-up and
+alternating rounds, the load average recorded before and after) and the report is a table;
+saturation is measured once at the end.
 """
 
 from __future__ import annotations
@@ -266,7 +271,9 @@ def fixed_round(
     target.seconds += max(s.due_wall + s.submit for s in sent) - min(s.due_wall for s in sent)
 
 
-def summarise(target: Target, arrivals: Arrivals, args: argparse.Namespace, template: bytes) -> dict:
+def summarise(
+    target: Target, arrivals: Arrivals, args: argparse.Namespace, template: bytes, saturation: bool = True
+) -> dict:
     ok = [s for s in target.sent if s.ok]
     arrivals.wait_for([s.bench_id for s in ok], timeout=60)
     with arrivals.lock:
@@ -281,7 +288,7 @@ def summarise(target: Target, arrivals: Arrivals, args: argparse.Namespace, temp
         "end_to_end_ms": {p: pct(e2e, p) * 1000 for p in (50, 90, 99, 100)},
         "cpu_ms_per_message": target.cpu / max(len(target.sent), 1) * 1000,
     }
-    if args.saturation > 0:
+    if saturation and args.saturation > 0:
         print(f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True)
         done, errors = asyncio.run(
             saturate(target.port, template, f"{target.name}-sat", args.saturation, args.clients)
@@ -291,7 +298,13 @@ def summarise(target: Target, arrivals: Arrivals, args: argparse.Namespace, temp
     return result
 
 
-def measure(targets: list[Target], arrivals: Arrivals, args: argparse.Namespace, template: bytes) -> dict:
+def measure(
+    targets: list[Target],
+    arrivals: Arrivals,
+    args: argparse.Namespace,
+    template: bytes,
+    saturation: bool = True,
+) -> dict:
     """Warm up, then alternate the targets in `--rounds` rounds, so a change in the machine's
     other load hits both about equally."""
     for target in targets:
@@ -300,7 +313,34 @@ def measure(targets: list[Target], arrivals: Arrivals, args: argparse.Namespace,
     for number in range(1, args.rounds + 1):
         for target in targets:
             fixed_round(target, number, args.duration / args.rounds, args, template)
-    return {target.name: summarise(target, arrivals, args, template) for target in targets}
+    return {target.name: summarise(target, arrivals, args, template, saturation) for target in targets}
+
+
+def measure_rates(
+    targets: list[Target], arrivals: Arrivals, args: argparse.Namespace, template: bytes
+) -> dict:
+    """`measure` once per offered load in `--rates` (fresh figures each time), then saturation."""
+    rows = []
+    for rate in args.rates:
+        load_before = os.getloadavg()[0]
+        print(f"offered load {rate:g} msg/s (load average {load_before:.2f})", flush=True)
+        fresh = [Target(t.name, t.port, t.pid) for t in targets]
+        figures = measure(
+            fresh, arrivals, argparse.Namespace(**{**vars(args), "rate": rate}), template, False
+        )
+        rows.append({"rate": rate, "load_before": load_before, "load_after": os.getloadavg()[0], **figures})
+    results: dict = {"rates": rows}
+    if args.saturation > 0:
+        results["saturation"] = {}
+        for target in targets:
+            print(
+                f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True
+            )
+            done, errors = asyncio.run(
+                saturate(target.port, template, f"{target.name}-sat", args.saturation, args.clients)
+            )
+            results["saturation"][target.name] = {"per_s": done / args.saturation, "errors": errors}
+    return results
 
 
 def guard_profile(template: bytes) -> dict:
@@ -338,6 +378,11 @@ def guard_profile(template: bytes) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="offered load, messages/s (default 200)")
+    parser.add_argument(
+        "--rates",
+        type=lambda v: [float(r) for r in v.split(",")],
+        help="several offered loads, comma-separated (e.g. 50,100,150,200): one table row each",
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of fixed load (default 30)")
     parser.add_argument(
         "--clients", type=int, default=16, help="concurrent client connections at most (default 16)"
@@ -362,7 +407,12 @@ def main() -> int:
     if args.passthrough:
         run_passthrough(*args.passthrough)
         return 0
-    if args.rate <= 0 or args.duration <= 0 or args.clients < 1 or args.rounds < 1:
+    if (
+        min([args.rate, *(args.rates or [])]) <= 0
+        or args.duration <= 0
+        or args.clients < 1
+        or args.rounds < 1
+    ):
         parser.error("--rate and --duration must be positive, --clients and --rounds at least 1")
 
     template = MESSAGE.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -410,7 +460,11 @@ def main() -> int:
             f"(other work on the machine skews every figure), message {len(template)} bytes, {len(RCPTS)} recipients"
         )
         targets = [Target("baseline", base_port, base.pid), Target("sendguard", relay_port, relay.pid)]
-        results = measure(targets, arrivals, args, template)
+        results = (
+            measure_rates(targets, arrivals, args, template)
+            if args.rates
+            else measure(targets, arrivals, args, template)
+        )
         results["guard"] = guard_profile(template)
         results["load_average_after"] = os.getloadavg()[0]
     finally:
@@ -421,10 +475,62 @@ def main() -> int:
                 proc.wait(15)
         shutil.rmtree(work, ignore_errors=True)
 
-    report(results, args)
+    report_rates(results, args) if args.rates else report(results, args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def report_rates(results: dict, args: argparse.Namespace) -> None:
+    """One row per offered load: latency added to the baseline's, and whether the target holds."""
+    print(
+        f"\nfixed loads, {args.duration:g} s each per relay ({args.rounds} alternating rounds), "
+        f"at most {args.clients} clients; latencies in ms, added = sendguard - baseline"
+    )
+    head = (
+        f"{'offered':>8}{'accepted':>10}{'base p50':>10}{'base p99':>10}{'sg p50':>9}{'sg p99':>9}"
+        f"{'added p50':>11}{'added p99':>11}{'e2e +p50':>10}{'e2e +p99':>10}{'cpu/msg':>9}{'load':>11}  target"
+    )
+    print(head)
+    for row in results["rates"]:
+        base, relay = row["baseline"], row["sendguard"]
+        added50 = relay["submit_ms"][50] - base["submit_ms"][50]
+        added99 = relay["submit_ms"][99] - base["submit_ms"][99]
+        e2e50 = relay["end_to_end_ms"][50] - base["end_to_end_ms"][50]
+        e2e99 = relay["end_to_end_ms"][99] - base["end_to_end_ms"][99]
+        print(
+            f"{row['rate']:>8g}{relay['accepted_per_s']:>10.1f}{base['submit_ms'][50]:>10.1f}"
+            f"{base['submit_ms'][99]:>10.1f}{relay['submit_ms'][50]:>9.1f}{relay['submit_ms'][99]:>9.1f}"
+            f"{added50:>+11.1f}{added99:>+11.1f}{e2e50:>+10.1f}{e2e99:>+10.1f}"
+            f"{relay['cpu_ms_per_message']:>9.1f}{row['load_before']:>5.2f}-{row['load_after']:<5.2f}  "
+            f"{_verdict(base, relay, row['rate'])}"
+        )
+    print(
+        "cpu/msg: sendguard relay process and its check workers (the baseline's: "
+        + ", ".join(f"{r['baseline']['cpu_ms_per_message']:.1f}" for r in results["rates"])
+        + " ms); load: 1-minute load average before-after"
+    )
+    if "saturation" in results:
+        sat = results["saturation"]
+        print(
+            f"saturation throughput ({args.clients} clients, {args.saturation:g} s): baseline "
+            f"{sat['baseline']['per_s']:.1f} msg/s, sendguard {sat['sendguard']['per_s']:.1f} msg/s"
+        )
+    guard = results["guard"]
+    print(
+        f"guard.check on this message: p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
+        f"(parse {guard['parse_ms_mean']:.2f} ms mean over the examples)"
+    )
+    print(f"load average after the run: {results['load_average_after']:.1f}")
+
+
+def _verdict(base: dict, relay: dict, rate: float) -> str:
+    added_p99 = relay["submit_ms"][99] - base["submit_ms"][99]
+    if base["accepted_per_s"] < 0.95 * rate:
+        return "inconclusive: the baseline itself did not keep up (machine busy)"
+    if relay["accepted_per_s"] < 0.95 * rate:
+        return "NOT met: sendguard did not keep up"
+    return "met" if added_p99 < 20 else "NOT met"
 
 
 def report(results: dict, args: argparse.Namespace) -> None:
@@ -464,13 +570,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print("slowest rules (mean over the examples): " + ", ".join(f"{rid} {ms:.3f} ms" for rid, ms in slow))
     print(f"load average after the run: {results['load_average_after']:.1f}")
     added_p99 = relay["submit_ms"][99] - base["submit_ms"][99]
-    if base["accepted_per_s"] < 0.95 * args.rate:
-        verdict = "inconclusive: the baseline itself did not keep up with the offered load (machine busy)"
-    elif relay["accepted_per_s"] < 0.95 * args.rate:
-        verdict = "NOT met: sendguard did not keep up with the offered load"
-    else:
-        verdict = "met" if added_p99 < 20 else "NOT met"
-    print(f"target added p99 < 20 ms (submit): {verdict} ({added_p99:+.1f} ms)")
+    print(f"target added p99 < 20 ms (submit): {_verdict(base, relay, args.rate)} ({added_p99:+.1f} ms)")
 
 
 if __name__ == "__main__":
