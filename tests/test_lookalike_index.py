@@ -156,6 +156,13 @@ def test_equally_close_domains_of_different_owners_are_all_returned() -> None:
     assert [m.owner for m in index.matches("bluepeak-analytlcs.com")] == ["a"]
 
 
+def test_a_short_known_name_as_a_host_of_another_domain_is_not_an_imitation() -> None:
+    index = LookalikeIndex({"quote.com": "q", "northwind-telecom.com": "n"})
+    assert index.match("quote.bloomberg.com") is None  # a word naming a host
+    assert index.match("quote.com.evil.net").known == "quote.com"  # the whole known domain
+    assert index.match("northwind-telecom.evil.net").known == "northwind-telecom.com"
+
+
 def test_is_known() -> None:
     index = LookalikeIndex(KNOWN)
     assert index.is_known("acme.com") and index.is_known("mail.acme.com") and index.is_known("ACME.COM")

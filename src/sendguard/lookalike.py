@@ -747,14 +747,21 @@ class LookalikeIndex:
                         yield from ((i, "part") for i in ids)
 
     def _in_subdomain(self, sub: tuple[str, ...]) -> Iterator[int]:
-        """Known domains (or long known labels) used as subdomain labels: `acme.com.evil.net`."""
+        """Known domains, or known names distinctive on their own, used as subdomain labels.
+
+        `acme.com.evil.net` and `northwind-telecom.evil.net` imitate; `quote.bloomberg.com` and
+        `promo.euro.apple.com` do not imitate `quote.com` and `promo.com`: a name of five letters
+        or fewer is usually an everyday word, and words are how hosts are named (or it names a
+        vendor's host for that very customer, `enron.benefitsnow.com`; all seen in real mail). The
+        bar is the one for a known name with another word hyphened on (`_AFFIX_MIN`).
+        """
         for i in range(len(sub)):
             for j in range(i + 1, len(sub)):
                 joined = ".".join(sub[i : j + 1])
                 if joined in self._owner_of:
                     yield from self._by_key.get(strict_key(flatten(split_domain(joined)[1])))
             flat = flatten(sub[i])
-            if len(flat) >= self.min_edit_length:
+            if len(flat) >= _AFFIX_MIN:
                 yield from self._by_key.get(strict_key(flat))
 
     def _describe(
