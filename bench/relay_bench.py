@@ -252,20 +252,29 @@ class Target:
     name: str
     port: int
     pid: int
+    sink_pid: int = 0
     sent: list[Sent] = field(default_factory=list)
     seconds: float = 0.0
     cpu: float = 0.0
+    load_cpu: float = 0.0  # this process (the load generator) during the target's rounds
+    sink_cpu: float = 0.0
 
 
 def fixed_round(
     target: Target, number: int, seconds: float, args: argparse.Namespace, template: bytes
 ) -> None:
     print(f"  round {number}: {target.name}, {args.rate:g} msg/s for {seconds:g} s", flush=True)
-    cpu_before = cpu_seconds(target.pid)
+    cpu_before, load_before, sink_before = (
+        cpu_seconds(target.pid),
+        time.process_time(),
+        cpu_seconds(target.sink_pid),
+    )
     sent = asyncio.run(
         fixed_load(target.port, template, f"{target.name}-{number}", args.rate, seconds, args.clients)
     )
     target.cpu += cpu_seconds(target.pid) - cpu_before
+    target.load_cpu += time.process_time() - load_before
+    target.sink_cpu += cpu_seconds(target.sink_pid) - sink_before
     target.sent += sent
     # From the first message's due time to the last reply: a relay that keeps up takes `seconds`.
     target.seconds += max(s.due_wall + s.submit for s in sent) - min(s.due_wall for s in sent)
@@ -287,6 +296,9 @@ def summarise(
         "submit_ms": {p: pct([s.submit for s in ok], p) * 1000 for p in (50, 90, 99, 100)},
         "end_to_end_ms": {p: pct(e2e, p) * 1000 for p in (50, 90, 99, 100)},
         "cpu_ms_per_message": target.cpu / max(len(target.sent), 1) * 1000,
+        # What else the machine spends per message: the load generator (this process) and the sink.
+        "load_generator_cpu_ms_per_message": target.load_cpu / max(len(target.sent), 1) * 1000,
+        "sink_cpu_ms_per_message": target.sink_cpu / max(len(target.sent), 1) * 1000,
     }
     if saturation and args.saturation > 0:
         print(f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True)
@@ -324,7 +336,7 @@ def measure_rates(
     for rate in args.rates:
         load_before = os.getloadavg()[0]
         print(f"offered load {rate:g} msg/s (load average {load_before:.2f})", flush=True)
-        fresh = [Target(t.name, t.port, t.pid) for t in targets]
+        fresh = [Target(t.name, t.port, t.pid, t.sink_pid) for t in targets]
         figures = measure(
             fresh, arrivals, argparse.Namespace(**{**vars(args), "rate": rate}), template, False
         )
@@ -459,7 +471,10 @@ def main() -> int:
             f"relay_bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run "
             f"(other work on the machine skews every figure), message {len(template)} bytes, {len(RCPTS)} recipients"
         )
-        targets = [Target("baseline", base_port, base.pid), Target("sendguard", relay_port, relay.pid)]
+        targets = [
+            Target("baseline", base_port, base.pid, sink.pid),
+            Target("sendguard", relay_port, relay.pid, sink.pid),
+        ]
         results = (
             measure_rates(targets, arrivals, args, template)
             if args.rates
@@ -510,6 +525,21 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
         + ", ".join(f"{r['baseline']['cpu_ms_per_message']:.1f}" for r in results["rates"])
         + " ms); load: 1-minute load average before-after"
     )
+    print("CPU budget per message (ms; relay + load generator + sink = cores used at the offered load):")
+    for row in results["rates"]:
+        parts = []
+        for name in ("baseline", "sendguard"):
+            r = row[name]
+            total = (
+                r["cpu_ms_per_message"]
+                + r["load_generator_cpu_ms_per_message"]
+                + r["sink_cpu_ms_per_message"]
+            )
+            parts.append(
+                f"{name} {r['cpu_ms_per_message']:.1f} + {r['load_generator_cpu_ms_per_message']:.1f} + "
+                f"{r['sink_cpu_ms_per_message']:.1f} = {total:.1f} ms -> {total * row['rate'] / 1000:.2f} cores"
+            )
+        print(f"  {row['rate']:>5g} msg/s: " + "; ".join(parts) + f" (of {os.cpu_count()})")
     if "saturation" in results:
         sat = results["saturation"]
         print(
@@ -557,6 +587,20 @@ def report(results: dict, args: argparse.Namespace) -> None:
         base["cpu_ms_per_message"],
         relay["cpu_ms_per_message"],
         "ms (with check workers)",
+    )
+    row(
+        "load generator CPU/msg",
+        base["load_generator_cpu_ms_per_message"],
+        relay["load_generator_cpu_ms_per_message"],
+        "ms",
+        added=False,
+    )
+    row(
+        "sink CPU per message",
+        base["sink_cpu_ms_per_message"],
+        relay["sink_cpu_ms_per_message"],
+        "ms",
+        added=False,
     )
     if "saturation_per_s" in base:
         row(
