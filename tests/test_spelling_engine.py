@@ -242,7 +242,9 @@ def test_a_message_full_of_unknown_words_stays_cheap(monkeypatch: pytest.MonkeyP
     own.check("A warm-up: the candidate index is built on the first unknown wrod.")
     searched: list[str] = []
     near_words = own._near_words
-    monkeypatch.setattr(own, "_near_words", lambda word: searched.append(word) or near_words(word))
+    monkeypatch.setattr(
+        own, "_near_words", lambda word, **kw: searched.append(word) or near_words(word, **kw)
+    )
     words = [f"zorblax{c}{d}quent" for c in "abcdefghij" for d in "klmnopqrst"]  # 100 unknown long words
     text = "Hi Peter,\n\n" + "\n".join(f"The {w} is fine." for w in words) + "\n"
     start = time.perf_counter()
@@ -256,3 +258,18 @@ def test_learn_vocabulary_keeps_consistent_terms_not_habitual_typos(checker: Spe
     texts = [f"The socal book is long and thats fine ({i})." for i in range(3)] + ["The socal desk."]
     assert checker.learn_vocabulary(texts) == ["socal"]
     assert checker.learn_vocabulary(texts[:2]) == []  # fewer than three messages
+
+
+def test_the_dictionaries_are_searched_for_a_few_words_per_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    own = SpellChecker(max_dictionary_searches=1)
+    calls: list[tuple[str, bool]] = []
+    near_words = own._near_words
+    monkeypatch.setattr(
+        own,
+        "_near_words",
+        lambda word, dictionaries=True: calls.append((word, dictionaries)) or near_words(word, dictionaries),
+    )
+    text = "The neigbourhood office and the zorblaxquent one are in the harbour, next to the flurbleworth."
+    own.check(text)
+    assert calls == [("neigbourhood", True), ("zorblaxquent", False), ("flurbleworth", False)]
+    assert flagged(own, "The neigbourhood office.") == ["neigbourhood"]

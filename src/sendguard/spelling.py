@@ -23,7 +23,8 @@ Candidates for an unknown word come from the frequency list, not from Hunspell's
 (~30-60 ms a word, more on a busy machine): every word one edit away, and common words two
 edits away through a deletion index built once per process (`_near_words`, ~1-3 ms a word),
 ranked by edit distance and frequency. At most `max_examined` distinct unknown words are looked
-at per text, so one message costs a few milliseconds at worst. `SpellChecker.suggest()` also
+at per text, and the dictionaries are searched for rare words one edit away (~2-5 ms) for at most
+`max_dictionary_searches` of them, so one message costs tens of milliseconds at worst. `SpellChecker.suggest()` also
 merges Hunspell's suggestions, for callers that can wait. `learn_vocabulary()` proposes the
 terms an organisation uses consistently in its own mail, for `[vocabulary]`.
 """
@@ -114,6 +115,7 @@ _LONG_WORD = 7  # from this length two slips are still a typo (accomodation)
 _MIN_COUNT = {1: 1_000_000, 2: 1_000_000, 3: 1_000_000, 4: 10_000, 5: 1_000, 6: 51, 7: 51}
 _COMMON_PART = 5_000  # both halves of "overthe" / "heatsink" must be everyday words
 _COMMON_NAME_LIKE = 100_000  # Thnks -> Thanks, but not Belew -> Below
+_DICTIONARY_SEARCH = 8  # from this length, look for rare dictionary words one edit away
 _FREQUENCY_FLOOR = 50  # the least count in pyspellchecker's list: half its words, mostly rare ones
 
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
@@ -284,6 +286,7 @@ class SpellChecker:
         frequencies: Mapping[str, int] | None = None,
         max_suggestions: int = 5,
         max_examined: int = 25,
+        max_dictionary_searches: int = 3,
         cache_size: int = 50_000,
     ) -> None:
         dirs = tuple(dictionary_dirs)
@@ -295,6 +298,7 @@ class SpellChecker:
             raise OSError("no English word-frequency list: install pyspellchecker, which ships one")
         self.max_suggestions = max_suggestions
         self.max_examined = max_examined
+        self.max_dictionary_searches = max_dictionary_searches
         self._cache_size = cache_size
         self._known: dict[str, bool] = {}
         self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
@@ -339,29 +343,37 @@ class SpellChecker:
         """
         return self._ranked(word, thorough=True)[1]
 
-    def _ranked(self, word: str, thorough: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def _ranked(
+        self, word: str, thorough: bool = False, dictionaries: bool = True
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(every candidate, ranked; the first `max_suggestions` of them), cached per word.
 
-        The fast candidates (`_near_words`) always; Hunspell's suggestions too when `thorough`,
-        or when the fast ones found nothing.
+        The fast candidates (`_near_words`; with the dictionaries' words one edit away when
+        `dictionaries`), and Hunspell's suggestions too when `thorough`.
         """
         word = word.translate(_APOSTROPHES)
+        level = 2 if thorough else 1 if dictionaries else 0
         cached = self._suggested.get(word)
-        if cached is None or (thorough and not cached[2]):
+        if cached is None or cached[2] < level:
             if len(self._suggested) >= 4096:
                 self._suggested.clear()
-            near = self._near_words(word)
+            near = self._near_words(word, dictionaries=level > 0)
             hunspell_words: list[str] = []
             if thorough:
                 for dictionary in self._dictionaries:
                     hunspell_words += dictionary.suggest(word)
             ranked = self._rank(word, near, hunspell_words)
-            cached = (ranked, ranked[: self.max_suggestions], thorough)
+            cached = (ranked, ranked[: self.max_suggestions], level)
             self._suggested[word] = cached
         return cached[0], cached[1]
 
-    def _near_words(self, word: str) -> dict[str, int]:
-        """Words of the frequency list within two edits of `word`, with their distance (~0.5 ms).
+    def _needs_dictionaries(self, word: str) -> bool:
+        """Whether `_near_words` would ask the dictionaries (~2-5 ms) for this word, not yet cached."""
+        cached = self._suggested.get(word.translate(_APOSTROPHES))
+        return len(word) >= _DICTIONARY_SEARCH and (cached is None or cached[2] < 1)
+
+    def _near_words(self, word: str, dictionaries: bool = True) -> dict[str, int]:
+        """Words of the frequency list within two edits of `word`, with their distance (~0.5-2 ms).
 
         Everything one edit away (a letter left out, added, changed or two swapped), a missing
         apostrophe (dont) or space (alot); and, for words of four letters or more, the common
@@ -377,9 +389,10 @@ class SpellChecker:
         for variant in edits:
             if variant in freq:
                 found[variant] = 1
-        if not found and len(lower) >= 8:
+        if dictionaries and not found and len(lower) >= _DICTIONARY_SEARCH:
             # Words the dictionaries know but the list lacks or has as rare (neighbourhood,
             # manoeuvre); only in long words, the only ones `slip_for` takes a rare word for.
+            # ~1,000 look-ups (2-5 ms), so `check` does this for a few words per text only.
             for variant in edits:
                 if "'" not in variant and any(d.spell(variant) for d in self._dictionaries):
                     found[variant] = 1
@@ -604,6 +617,7 @@ class SpellChecker:
         unknown_on_line = Counter(line for _, _, line in unknown)
         repeated = Counter(part.lower() for part, _, _ in unknown)
         examined: set[str] = set()
+        dictionary_searches = 0
         lowered: str | None = None
         for part, start, line in unknown:
             if unknown_on_line[line] >= 3 and unknown_on_line[line] * 2 >= words_on_line[line]:
@@ -623,7 +637,10 @@ class SpellChecker:
                 if len(examined) >= self.max_examined:
                     continue  # the time budget: a text with this many unknown words is not prose to fix
                 examined.add(part.lower())
-            candidates, shown = self._ranked(part)
+            searches = dictionary_searches < self.max_dictionary_searches
+            if searches and self._needs_dictionaries(part):
+                dictionary_searches += 1
+            candidates, shown = self._ranked(part, dictionaries=searches)
             fix = self.slip_for(part, candidates, common)
             if fix is not None:
                 # The word it is a slip for is always shown: "alot" -> "a lot", which ranks low.
@@ -675,8 +692,12 @@ class SpellChecker:
         if len(word) < _LONG_WORD:
             return False
         lower = word.lower()
-        for key, distance in self._near_words(word).items():
-            if " " in key or (distance > 1 and len(lower) < 9) or key[0] != lower[0]:
+        for candidate in self._ranked(word, dictionaries=False)[0]:  # cached; no dictionary search
+            key = candidate.lower()
+            if " " in key or key[0] != lower[0]:
+                continue
+            distance = _edit_distance(lower, key)
+            if distance > 1 and len(lower) < 9:
                 continue
             if distance == 1 and _slip(lower, key) not in _TYPING_SLIPS:
                 continue
