@@ -27,11 +27,12 @@ millisecond, so `LookalikeIndex` is an index, never a scan:
   (`acmecom.com`) are a few more exact look-ups of rewritten keys.
 
 Edit-distance matches need labels of at least `min_edit_length` characters: among short labels
-nearly everything is one edit from something, real names included (`visi`/`vasi`, `real`/`rael`,
-`salon`/`alon`: measured in bench/lookalike_bench.py), so `ibn` is not reported for `ibm`. The
-same short name under another suffix is (`ibm.de`, `ibm.xyz`), except under .com, .net and .org,
-where every short name has long belonged to someone (`ibm.net` is another organisation, usually)
-and only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
+nearly everything is one edit from something, real names included (from four letters, real
+mail's `visi.com` and `salon.com` would be flagged for a customer's `vasi.com` and `alon.com`:
+measured in bench/lookalike_bench.py), so `ibn` is not reported for `ibm`. The same short
+name under another suffix is (`ibm.de`, `ibm.xyz`), except under .com, .net and .org, where
+every short name has long belonged to someone (`ibm.net` is another organisation, usually) and
+only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
 """
 
 from __future__ import annotations
@@ -482,13 +483,7 @@ class LookalikeIndex:
     `added-word` and `subdomain`.
     """
 
-    def __init__(
-        self,
-        known: Mapping[str, str],
-        *,
-        min_edit_length: int = 5,
-        loose_length: int = 8,
-    ) -> None:
+    def __init__(self, known: Mapping[str, str], *, min_edit_length: int = 5, loose_length: int = 8) -> None:
         self.min_edit_length = min_edit_length
         self.loose_length = loose_length
         self._owner_of: dict[str, str] = {}
