@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import hmac
 import logging
 import os
@@ -306,6 +307,7 @@ async def _serve(
             "%d message(s) were being handed upstream when this relay last stopped: sending again", recovered
         )
     delivery.start()
+    gc.freeze()  # what start-up loaded (guard, org, libraries) stays: full collections skip it
     log.info(
         "sendguard relay listening on %s:%d, upstream %s:%d, store %s, %d check worker(s)",
         settings.listen_host,
