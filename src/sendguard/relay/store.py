@@ -28,9 +28,11 @@ the database lock. A claim is a lease: if its relay dies, the rows become claima
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -239,6 +241,8 @@ class Store:
                 dialect,
             )
             self._delivered: dict[int, _Compiled] = {}  # by how many ids
+            self._hot: Connection | None = None  # write()'s own connection
+            self._hot_lock = threading.Lock()
             self._create_schema()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the relay store {_redact(url)}: {_reason(exc)}") from None
@@ -248,6 +252,10 @@ class Store:
         return cls(store_url(config))
 
     def close(self) -> None:
+        with self._hot_lock:
+            if self._hot is not None:
+                self._hot.close()
+                self._hot = None
         self.engine.dispose()
 
     # -- the relay's side ----------------------------------------------------------------------
@@ -280,9 +288,20 @@ class Store:
         outcomes were still ours (as finish()).
         """
         now = time.time()
-        with self._write() as conn:
-            done = self._finish(conn, node, outcomes, now)
-            ids, claimed = self._insert(conn, items, "relay", now, node, claim, lease_seconds)
+        with self._hot_lock:
+            # One connection kept for this path (no pool checkout per commit); dropped after any
+            # error, so the next write starts on a fresh one.
+            if self._hot is None:
+                self._hot = self._writer.connect()
+            try:
+                with self._hot.begin():
+                    done = self._finish(self._hot, node, outcomes, now)
+                    ids, claimed = self._insert(self._hot, items, "relay", now, node, claim, lease_seconds)
+            except BaseException:
+                hot, self._hot = self._hot, None
+                with contextlib.suppress(Exception):
+                    hot.close()
+                raise
         return ids, claimed, done
 
     def _insert(
