@@ -22,11 +22,12 @@ missing possessive apostrophes ("yesterdays outage", "last weeks invoice").
 Candidates for an unknown word come from the frequency list, not from Hunspell's suggest
 (~30-60 ms a word, more on a busy machine): every word one edit away, and common words two
 edits away through a deletion index built once per process (`_near_words`, ~1-3 ms a word),
-ranked by edit distance and frequency. At most `max_examined` distinct unknown words are looked
-at per text, and the dictionaries are searched for rare words one edit away (~2-5 ms) for at most
-`max_dictionary_searches` of them, so one message costs tens of milliseconds at worst. `SpellChecker.suggest()` also
-merges Hunspell's suggestions, for callers that can wait. `learn_vocabulary()` proposes the
-terms an organisation uses consistently in its own mail, for `[vocabulary]`.
+ranked by edit distance, typing slip and frequency. At most `max_examined` distinct unknown
+words are looked at per text, and the dictionaries are searched for rare words one edit away
+(~2-5 ms) for at most `max_dictionary_searches` of them, so one message costs tens of
+milliseconds at worst. `SpellChecker.suggest()` also merges Hunspell's suggestions, for callers
+that can wait. `learn_vocabulary()` proposes the terms an organisation uses consistently in its
+own mail, for `[vocabulary]`.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ _LINE = re.compile(r"[^\n]+")
 # Code, shell commands, config and HTML markup pasted into a message: not prose, so not checked.
 _CODE_LINE = re.compile(
     r"[{}]|;\s*$|\w\(|[=!:]=|\s=\s|->|=>|\$\w|^\s*[$#%]\s|\w::\w|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>"
-    r"|^\s*[a-z][\w.-]* (?:\S+ )*--[a-z][\w-]+(?: |$)"  # a shell command with long options: rpmbuild --ba x --without oss
+    # a shell command with long options: rpmbuild --ba x --without oss
+    r"|^\s*[a-z][\w.-]* (?:\S+ )*--[a-z][\w-]+(?: |$)"
 )
 _OPTION = re.compile(r"^--?[a-z]")  # command-line options: -xdev, --with-emacs
 _LEADING = "\"'([{<*_“‘«¿¡"
@@ -247,7 +249,7 @@ def _deletes(word: str) -> set[str]:
 
 
 def _edits(word: str) -> set[str]:
-    """Every string one edit from `word`: a letter left out, swapped, changed or added, or an apostrophe added."""
+    """Every string one edit from `word`: a letter left out, swapped, changed or added, or an apostrophe."""
     out: set[str] = set()
     for i in range(len(word) + 1):
         head, tail = word[:i], word[i:]
@@ -301,7 +303,8 @@ class SpellChecker:
         self.max_dictionary_searches = max_dictionary_searches
         self._cache_size = cache_size
         self._known: dict[str, bool] = {}
-        self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+        # word -> (ranked candidates, those shown, searched: 0 fast, 1 + dictionaries, 2 + Hunspell)
+        self._suggested: dict[str, tuple[tuple[str, ...], tuple[str, ...], int]] = {}
         self._deletions: Mapping[str, str | tuple[str, ...]] | None = None
 
     # -- words -----------------------------------------------------------------------------------
@@ -379,8 +382,8 @@ class SpellChecker:
         apostrophe (dont) or space (alot); and, for words of four letters or more, the common
         words two edits away by letters added or left out, or one of those and a letter changed
         (acomodation, tommorow, definatly): `_deletion_index` finds them without trying every
-        double edit; two letters changed only in words of seven letters or more, where they cost
-        ~2 ms more and `slip_for` accepts two slips.
+        double edit. Two letters changed, one a vowel for a vowel (permenant), only in words of
+        seven letters or more, where `slip_for` accepts two slips.
         """
         lower = word.lower()
         freq = self._frequencies
