@@ -209,3 +209,36 @@ def test_errors_keep_path_and_line_across_processes() -> None:
     assert type(error) is InputError
     assert (error.reason, error.path, error.line) == ("bad row", "audience.csv", 3)
     assert str(error) == "audience.csv:3: bad row"
+
+
+def test_vocabulary_learns_a_teams_term_and_the_guard_then_accepts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = tmp_path / "sent"
+    sent.mkdir()
+    for i in range(3):
+        body = f"Hi Peter,\n\nThe socal desk confirmed volume {i} for tomorrow.\n\nSam\n"
+        (sent / f"{i}.eml").write_bytes(build_message(body=body))
+    (sent / "copy.eml").write_bytes(
+        build_message(body="Hi Peter,\n\nThe socal desk confirmed volume 0 for tomorrow.\n\nSam\n")
+    )
+    vocab = tmp_path / "org" / "vocabulary.txt"
+    shutil.copytree(EXAMPLE_ORG, tmp_path / "org")
+    config = tmp_path / "org" / "sendguard.toml"
+
+    code, out, err = run(capsys, "vocabulary", "--config", str(config), str(sent), "--output", str(vocab))
+    assert code == 0 and out == ""
+    assert [w for w in vocab.read_text().splitlines() if not w.startswith("#")] == ["socal"]
+    assert "1 word from 4 messages" in err
+
+    message = sent / "0.eml"
+    assert "spelling" in run(capsys, "check", "--config", str(config), str(message))[1]
+    config.write_text(config.read_text().replace("[vocabulary]", '[vocabulary]\nfile = "vocabulary.txt"'))
+    assert "spelling" not in run(capsys, "check", "--config", str(config), str(message))[1]
+
+
+def test_vocabulary_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "vocabulary", *CFG, str(tmp_path / "missing"))
+    assert code == 2 and "no such file or directory" in err and "Traceback" not in err
+    code, _, err = run(capsys, "vocabulary", *CFG, str(tmp_path), "--min-messages", "0")
+    assert code == 2 and "--min-messages must be at least 1" in err

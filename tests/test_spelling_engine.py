@@ -247,17 +247,27 @@ def test_a_message_full_of_unknown_words_stays_cheap(monkeypatch: pytest.MonkeyP
     )
     words = [f"zorblax{c}{d}quent" for c in "abcdefghij" for d in "klmnopqrst"]  # 100 unknown long words
     text = "Hi Peter,\n\n" + "\n".join(f"The {w} is fine." for w in words) + "\n"
-    start = time.perf_counter()
     own.check(text)
-    seconds = time.perf_counter() - start
-    assert len(searched) == own.max_examined  # candidates (~1-3 ms each) for 25 words, not 100
-    assert seconds < 2.0, f"{seconds:.2f} s"  # Hunspell's suggest alone took ~60 ms a word
+    # The cost is the number of words searched (bench/spelling_bench.py times one: ~1-3 ms).
+    assert len(searched) == own.max_examined  # 25 words, not 100
 
 
 def test_learn_vocabulary_keeps_consistent_terms_not_habitual_typos(checker: SpellChecker) -> None:
     texts = [f"The socal book is long and thats fine ({i})." for i in range(3)] + ["The socal desk."]
     assert checker.learn_vocabulary(texts) == ["socal"]
     assert checker.learn_vocabulary(texts[:2]) == []  # fewer than three messages
+
+
+def test_learn_vocabulary_counts_copies_of_one_message_once(checker: SpellChecker) -> None:
+    """Enron's folders hold the same sent message in several places (sent, all_documents, ...)."""
+    assert checker.learn_vocabulary(["The socal book is long."] * 5) == []
+
+
+def test_learn_vocabulary_leaves_out_slips_for_words_the_same_mail_writes(checker: SpellChecker) -> None:
+    texts = [f"Please acitvate the account ({i})." for i in range(3)]
+    texts += [f"We activate accounts on Mondays ({i})." for i in range(3)]
+    assert checker.learn_vocabulary(texts) == []
+    assert checker.learn_vocabulary(texts[:3]) == ["acitvate"]  # nothing shows the right form
 
 
 def test_the_dictionaries_are_searched_for_a_few_words_per_text(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,6 +53,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     scan.add_argument("--examples", type=int, default=5, help="worst examples to show per rule")
     scan.set_defaults(run=cmd_scan)
 
+    vocabulary = sub.add_parser(
+        "vocabulary", help="propose [vocabulary] words from an archive of your own sent mail"
+    )
+    add_config_option(vocabulary)
+    vocabulary.add_argument("archive", metavar="MAILDIR|MBOX|DIR")
+    vocabulary.add_argument(
+        "--min-messages", type=int, default=3, help="learn a word reported in at least N messages (3)"
+    )
+    vocabulary.add_argument("--output", metavar="FILE", help="write the list here instead of stdout")
+    vocabulary.set_defaults(run=cmd_vocabulary)
+
     rules = sub.add_parser("rules", help="list the rules with their id, severity and summary")
     rules.add_argument("--config", metavar="PATH", help="show severities as configured in this file")
     rules.set_defaults(run=cmd_rules)
@@ -120,6 +131,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return run_scan(
         load(args.config), args.archive, fmt=args.format, limit=args.limit, examples=args.examples
     )
+
+
+def cmd_vocabulary(args: argparse.Namespace) -> int:
+    from sendguard.vocabulary import run_vocabulary
+
+    return run_vocabulary(load(args.config), args.archive, min_messages=args.min_messages, output=args.output)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

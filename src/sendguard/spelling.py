@@ -33,6 +33,7 @@ own mail, for `[vocabulary]`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -574,17 +575,33 @@ class SpellChecker:
         trade terms, product, place and people's names (socal, enpower, malin), for `[vocabulary]`.
 
         A word is learned when it is reported in at least `min_texts` different texts (its sent
-        mail, say), unless it is a slip for a very common word (alot, thats, thier): people who
-        misspell a word tend to do it every time, so repetition alone does not make it right.
+        mail, say; copies of one text count once), unless it looks like a typo: a slip for a very
+        common word (alot, thats, thier), or for a word these same texts use at least as often
+        (acitvate where activate is written too). People who misspell a word tend to do it every
+        time, so repetition alone does not make it right.
         """
         seen: Counter[str] = Counter()
+        used: Counter[str] = Counter()  # in how many texts each word is written
+        digests: set[bytes] = set()
         for text in texts:
+            digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if digest in digests:
+                continue
+            digests.add(digest)
+            used.update({w.lower() for w in _WORD.findall(text)})
             seen.update({m.word.lower() for m in self.check(text) if m.kind == "spelling"})
-        return sorted(
-            word
-            for word, count in seen.items()
-            if count >= min_texts and self.slip_for(word, self._ranked(word)[0], _COMMON_NAME_LIKE) is None
-        )
+        learned = []
+        for word, count in seen.items():
+            if count < min_texts:
+                continue
+            candidates = self._ranked(word)[0]
+            if self.slip_for(word, candidates, _COMMON_NAME_LIKE) is not None:
+                continue
+            slip = self.slip_for(word, candidates)
+            if slip is not None and used[slip.lower()] >= count:
+                continue
+            learned.append(word)
+        return sorted(learned)
 
     # -- text ------------------------------------------------------------------------------------
 

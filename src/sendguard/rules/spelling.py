@@ -72,6 +72,12 @@ class Spelling(Rule):
     def check(self, msg: Message) -> Iterator[Finding]:
         return islice(self._findings(msg), self.max_findings)
 
+    def written_text(self, msg: Message) -> str:
+        """What this rule reads of a message: its subject (unless a reply's) and its new text."""
+        parts = [msg.subject] if msg.subject and not REPLY_PREFIX.match(msg.subject) else []
+        parts += ["\n".join(line.text for line in block) for block in msg.new_blocks()]
+        return "\n\n".join(parts)
+
     def _findings(self, msg: Message) -> Iterator[Finding]:
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
             for slip in self.checker.check(msg.subject):

@@ -1,0 +1,77 @@
+"""Learn an organisation's vocabulary from its own sent mail, for `[vocabulary] file`.
+
+Trade terms, product and place names that a team writes every day are not in any dictionary, and
+the spelling rule would warn on each of them. `sendguard vocabulary ARCHIVE` reads the new text
+of an archive of sent mail and proposes the words the spelling rule reports in at least
+`--min-messages` different messages, leaving out slips for very common words (alot, thier).
+A typo someone makes every time is learned too, so the list is for a person to review.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sendguard.errors import ConfigError, InputError
+from sendguard.guard import Guard
+from sendguard.rules.spelling import Spelling
+from sendguard.scan import open_archive
+
+
+@dataclass
+class Learned:
+    words: list[str]
+    messages: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
+
+
+def learn(guard: Guard, archive: str | Path, *, min_messages: int = 3) -> Learned:
+    rule = next((r for r in guard.rules if isinstance(r, Spelling)), None)
+    if rule is None:
+        raise ConfigError("the spelling rule is off in this configuration, so there is nothing to learn for")
+    if min_messages < 1:
+        raise InputError(f"--min-messages must be at least 1 (not {min_messages})")
+    learned = Learned([])
+    _, messages = open_archive(archive)
+
+    def texts() -> Iterator[str]:
+        for label, raw, error in messages:
+            if raw is None:
+                learned.unreadable.append((label, error or "unreadable"))
+                continue
+            try:
+                msg = guard.parse(raw)
+            except InputError as exc:
+                learned.unreadable.append((label, exc.reason))
+                continue
+            learned.messages += 1
+            yield rule.written_text(msg)
+
+    learned.words = rule.checker.learn_vocabulary(texts(), min_texts=min_messages)
+    return learned
+
+
+def run_vocabulary(guard: Guard, archive: str, *, min_messages: int, output: str | None) -> int:
+    learned = learn(guard, archive, min_messages=min_messages)
+    text = (
+        f"# Learned by `sendguard vocabulary` from {archive}\n"
+        f"# Words the spelling rule reported in {min_messages} or more of {learned.messages} messages.\n"
+        "# Review before use (a typo made every time is learned too), then name this file in\n"
+        '# sendguard.toml: [vocabulary] file = "..."\n' + "".join(f"{w}\n" for w in learned.words)
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", path=output) from None
+    skipped = f", {len(learned.unreadable)} unreadable skipped" if learned.unreadable else ""
+    print(
+        f"{len(learned.words)} word{'' if len(learned.words) == 1 else 's'} from {learned.messages} messages{skipped}"
+        + (f"; written to {output}" if output else ""),
+        file=sys.stderr,
+    )
+    return 0
