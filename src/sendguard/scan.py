@@ -6,8 +6,9 @@ import json
 import mailbox
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from sendguard.errors import InputError
 from sendguard.guard import Guard
+from sendguard.message.model import Message
 from sendguard.report import Finding, Severity
 
 
@@ -80,6 +82,23 @@ def _iter_files(files: list[Path]) -> Iterator[tuple[str, bytes | None, str | No
             yield str(file), None, exc.strerror or str(exc)
 
 
+def parsed_messages(
+    guard: Guard, messages: Iterable[tuple[str, bytes | None, str | None]], unreadable: list[tuple[str, str]]
+) -> Iterator[tuple[str, Message | None]]:
+    """(label, parsed message) for each archive entry; None, with (label, reason) added to
+    `unreadable`, for one that cannot be read or parsed."""
+    for label, raw, error in messages:
+        if raw is None:
+            unreadable.append((label, error or "unreadable"))
+            yield label, None
+            continue
+        try:
+            yield label, guard.parse(raw)
+        except InputError as exc:
+            unreadable.append((label, exc.reason))
+            yield label, None
+
+
 def scan(
     guard: Guard,
     archive: str | Path,
@@ -93,19 +112,12 @@ def scan(
     if limit is not None and total is not None:
         total = min(total, limit)
     task = progress.add_task("scanning", total=total) if progress else None
-    for label, raw, error in messages:
-        if limit is not None and summary.messages + len(summary.unreadable) >= limit:
-            break
+    for label, msg in parsed_messages(guard, islice(messages, limit), summary.unreadable):
         if progress is not None and task is not None:
             progress.advance(task)
-        if raw is None:
-            summary.unreadable.append((label, error or "unreadable"))
+        if msg is None:
             continue
-        try:
-            report = guard.check(raw)
-        except InputError as exc:
-            summary.unreadable.append((label, exc.reason))
-            continue
+        report = guard.check_message(msg)
         summary.messages += 1
         summary.verdicts[report.verdict] += 1
         worst_per_rule: dict[str, Finding] = {}

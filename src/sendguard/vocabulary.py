@@ -17,7 +17,7 @@ from pathlib import Path
 from sendguard.errors import ConfigError, InputError
 from sendguard.guard import Guard
 from sendguard.rules.spelling import Spelling
-from sendguard.scan import open_archive
+from sendguard.scan import open_archive, parsed_messages
 
 
 @dataclass
@@ -37,17 +37,10 @@ def learn(guard: Guard, archive: str | Path, *, min_messages: int = 3) -> Learne
     _, messages = open_archive(archive)
 
     def texts() -> Iterator[str]:
-        for label, raw, error in messages:
-            if raw is None:
-                learned.unreadable.append((label, error or "unreadable"))
-                continue
-            try:
-                msg = guard.parse(raw)
-            except InputError as exc:
-                learned.unreadable.append((label, exc.reason))
-                continue
-            learned.messages += 1
-            yield rule.written_text(msg)
+        for _, msg in parsed_messages(guard, messages, learned.unreadable):
+            if msg is not None:
+                learned.messages += 1
+                yield rule.written_text(msg)
 
     learned.words = rule.checker.learn_vocabulary(texts(), min_texts=min_messages)
     return learned
