@@ -297,23 +297,30 @@ _RECEIVED_HOST = re.compile(r"\b(?:from|by)\s+([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
 _PLAUSIBLE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,6}$")
 
 
+def _message_files(roots: Iterable[Path]) -> list[Path]:
+    """The message files under the corpus folders (not their notes)."""
+    return [
+        path
+        for root in roots
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.suffix not in (".md", ".tsv")
+    ]
+
+
 def header_domains(roots: Iterable[Path]) -> tuple[set[str], int]:
     """Every domain in the headers (addresses, Message-IDs, Received hosts) of every message."""
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     domains: set[str] = set()
-    messages = 0
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.suffix in (".md", ".tsv"):
-                continue
-            messages += 1
-            headers = parser.parsebytes(path.read_bytes())
-            for name, value in headers.items():
-                text = str(value).lower()
-                found = _ADDRESS_DOMAIN.findall(text)
-                if name.lower() == "received":
-                    found += _RECEIVED_HOST.findall(text)
-                domains.update(d.strip(".") for d in found)
+    paths = _message_files(roots)
+    for path in paths:
+        headers = parser.parsebytes(path.read_bytes())
+        for name, value in headers.items():
+            text = str(value).lower()
+            found = _ADDRESS_DOMAIN.findall(text)
+            if name.lower() == "received":
+                found += _RECEIVED_HOST.findall(text)
+            domains.update(d.strip(".") for d in found)
+    messages = len(paths)
     return {d for d in domains if _PLAUSIBLE.match(d)}, messages
 
 
@@ -323,17 +330,14 @@ _BODY_DOMAIN = re.compile(rb"(?:https?://|www\.|@)([a-z0-9-]+(?:\.[a-z0-9-]+)+)"
 def body_domains(roots: Iterable[Path], exclude: set[str]) -> tuple[set[str], int]:
     """Domains named in message bodies (links, addresses), minus `exclude` (the header domains)."""
     domains: set[str] = set()
-    messages = 0
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.suffix in (".md", ".tsv"):
-                continue
-            messages += 1
-            raw = path.read_bytes()
-            start = raw.find(b"\n\n")
-            for found in _BODY_DOMAIN.findall(raw[start:] if start >= 0 else b""):
-                domain = found.decode("ascii", "ignore").lower().strip(".")
-                domains.add(domain[4:] if domain.startswith("www.") else domain)
+    paths = _message_files(roots)
+    messages = len(paths)
+    for path in paths:
+        raw = path.read_bytes()
+        start = raw.find(b"\n\n")
+        for found in _BODY_DOMAIN.findall(raw[start:] if start >= 0 else b""):
+            domain = found.decode("ascii", "ignore").lower().strip(".")
+            domains.add(domain[4:] if domain.startswith("www.") else domain)
     return {d for d in domains if _PLAUSIBLE.match(d)} - exclude, messages
 
 

@@ -527,6 +527,18 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _score_table(scores: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "| tool | list | n | recall | correction@1 | correction@5 | correction@5 of flagged |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for key, s in scores.items():
+        tool_name, list_name = key.split(" / ")
+        c1, c5, f5 = (_pct(s[k]) if k in s else "–" for k in ("correction@1", "correction@5", "flagged@5"))
+        lines.append(f"| {tool_name} | {list_name} | {s['n']:,} | {_pct(s['recall'])} | {c1} | {c5} | {f5} |")
+    return lines
+
+
 def markdown(r: dict[str, Any]) -> str:
     if "skipped" in r:
         return f"## Spelling\n\nSkipped: {r['skipped']}.\n"
@@ -543,27 +555,14 @@ def markdown(r: dict[str, Any]) -> str:
         f"| {t['target']} | {t['measured']} | {'–' if t['met'] is None else 'yes' if t['met'] else 'no'} |"
         for t in r["targets"]
     ]
-    lines += [
-        "",
-        "| tool | list | n | recall | correction@1 | correction@5 | correction@5 of flagged |",
-        "|---|---|--:|--:|--:|--:|--:|",
-    ]
-    for key, s in r["scores"].items():
-        tool_name, list_name = key.split(" / ")
-        c1, c5, f5 = (_pct(s[k]) if k in s else "–" for k in ("correction@1", "correction@5", "flagged@5"))
-        lines.append(f"| {tool_name} | {list_name} | {s['n']} | {_pct(s['recall'])} | {c1} | {c5} | {f5} |")
+    lines += ["", *_score_table(r["scores"])]
     lines += [
         "",
         f"sendguard on the whole lists (Birkbeck: a sample of {r['whole']['birkbeck']:,}), and the peers' "
         "recall on the same words (spylls is left out: it gives pyhunspell's verdicts, ~50x slower):",
         "",
-        "| tool | list | n | recall | correction@1 | correction@5 | correction@5 of flagged |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        *_score_table(r["whole_scores"]),
     ]
-    for key, s in r["whole_scores"].items():
-        tool_name, list_name = key.split(" / ")
-        c1, c5, f5 = (_pct(s[k]) if k in s else "–" for k in ("correction@1", "correction@5", "flagged@5"))
-        lines.append(f"| {tool_name} | {list_name} | {s['n']:,} | {_pct(s['recall'])} | {c1} | {c5} | {f5} |")
     m = r["mail"]
     wc = m["words_by_corpus"]
     lines += [
