@@ -270,7 +270,9 @@ def fixed_round(
         cpu_seconds(target.sink_pid),
     )
     sent = asyncio.run(
-        fixed_load(target.port, template, f"{target.name}-{number}", args.rate, seconds, args.clients)
+        fixed_load(
+            target.port, template, f"{_tag(args)}{target.name}-{number}", args.rate, seconds, args.clients
+        )
     )
     target.cpu += cpu_seconds(target.pid) - cpu_before
     target.load_cpu += time.process_time() - load_before
@@ -278,6 +280,11 @@ def fixed_round(
     target.sent += sent
     # From the first message's due time to the last reply: a relay that keeps up takes `seconds`.
     target.seconds += max(s.due_wall + s.submit for s in sent) - min(s.due_wall for s in sent)
+
+
+def _tag(args: argparse.Namespace) -> str:
+    """Bench ids must be unique over the whole run (the sink's arrivals are matched by id)."""
+    return f"r{args.rate:g}-" if args.rates else ""
 
 
 def summarise(
@@ -321,7 +328,9 @@ def measure(
     other load hits both about equally."""
     for target in targets:
         print(f"  {target.name}: warm-up", flush=True)
-        asyncio.run(fixed_load(target.port, template, f"{target.name}-warm", args.rate, 2.0, args.clients))
+        asyncio.run(
+            fixed_load(target.port, template, f"{_tag(args)}{target.name}-warm", args.rate, 2.0, args.clients)
+        )
     for number in range(1, args.rounds + 1):
         for target in targets:
             fixed_round(target, number, args.duration / args.rounds, args, template)
