@@ -491,6 +491,8 @@ def main() -> int:
         )
         results["guard"] = guard_profile(template)
         results["load_average_after"] = os.getloadavg()[0]
+        if "://" not in store:  # a SQLite file beside the config: what its commits wait for
+            results["disk_fsync_ms"] = fsync_profile(org)
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)
@@ -503,6 +505,45 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def fsync_profile(folder: Path, count: int = 1000) -> dict[str, float]:
+    """fsync of 4 KB appends in `folder`, 5 ms apart: the floor under every durable commit.
+
+    The relay answers 250 only after its commit is fsynced; the baseline never touches the disk.
+    A disk whose fsync now and then takes 100 ms stalls every message of that group commit.
+    """
+    path = folder / "fsync-probe.bin"
+    took = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 4096)
+            start = time.perf_counter()
+            os.fsync(fd)
+            took.append(1000 * (time.perf_counter() - start))
+            time.sleep(0.005)
+    finally:
+        os.close(fd)
+        path.unlink()
+    took.sort()
+    return {
+        "p50": took[len(took) // 2],
+        "p99": took[int(len(took) * 0.99)],
+        "p99.9": took[int(len(took) * 0.999)],
+        "max": took[-1],
+        "over_20ms": sum(1 for t in took if t > 20),
+        "count": count,
+    }
+
+
+def _print_fsync(results: dict) -> None:
+    d = results.get("disk_fsync_ms")
+    if d:
+        print(
+            f"disk under the store: fsync of a 4 KB append p50 {d['p50']:.2f} ms, p99 {d['p99']:.2f} ms, "
+            f"p99.9 {d['p99.9']:.1f} ms, max {d['max']:.1f} ms ({d['over_20ms']} of {d['count']} over 20 ms)"
+        )
 
 
 def report_rates(results: dict, args: argparse.Namespace) -> None:
@@ -561,6 +602,7 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
         f"(parse {guard['parse_ms_mean']:.2f} ms mean over the examples)"
     )
     print(f"load average after the run: {results['load_average_after']:.1f}")
+    _print_fsync(results)
 
 
 def _verdict(base: dict, relay: dict, rate: float) -> str:
@@ -622,6 +664,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
     slow = list(guard["rule_ms_mean"].items())[:3]
     print("slowest rules (mean over the examples): " + ", ".join(f"{rid} {ms:.3f} ms" for rid, ms in slow))
     print(f"load average after the run: {results['load_average_after']:.1f}")
+    _print_fsync(results)
     added_p99 = relay["submit_ms"][99] - base["submit_ms"][99]
     print(f"target added p99 < 20 ms (submit): {_verdict(base, relay, args.rate)} ({added_p99:+.1f} ms)")
 

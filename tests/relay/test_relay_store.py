@@ -225,6 +225,27 @@ def test_sqlite_is_durable_at_commit(tmp_path: Path) -> None:
     store.close()
 
 
+def test_relay_store_checkpoints_the_wal_off_the_commit_path(tmp_path: Path, guard: sendguard.Guard) -> None:
+    """No commit runs SQLite's checkpoint (its writes and fsync stalled the relay); a thread does."""
+    db = tmp_path / "q.db"
+    store = Store("sqlite:///" + str(db), background_checkpoints=True)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        raw = example("01-good-reply-with-attachment.eml")
+        before = db.stat().st_size
+        store.add_many([new(raw, guard) for _ in range(200)])
+        wal = Path(str(db) + "-wal")
+        assert wal.stat().st_size > 200 * len(raw)  # committed: in the WAL
+        deadline = time.monotonic() + 10
+        while db.stat().st_size < before + 200 * len(raw) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert db.stat().st_size >= before + 200 * len(raw)  # copied into the database by the thread
+    finally:
+        store.close()
+    assert len(Store("sqlite:///" + str(db)).list(None, limit=500)) == 200
+
+
 def test_unusable_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="directory .*missing.* does not exist"):
         Store("sqlite:///" + str(tmp_path / "missing" / "q.db"))

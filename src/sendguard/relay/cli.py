@@ -94,7 +94,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
     config = Config.load(args.config)
     settings = load_settings(config, args.listen, args.upstream)
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, background_checkpoints=True)
     # The check workers load their guards while this process loads its own.
     checker = CheckPool(config.path, settings.check_workers)
     try:
