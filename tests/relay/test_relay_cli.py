@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,19 @@ def test_actions_record_the_user(
     assert main(["queue", "log", "--config", str(config), "--limit", "2"]) == 0
     log = capsys.readouterr().out.splitlines()
     assert len(log) == 2 and "discarded" in log[0] and "carol" in log[0] and "(wrong customer)" in log[1]
+
+
+def test_purge_deletes_finished_mail_only_and_keeps_the_log(
+    queue, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, store, ids = queue
+    assert main(["queue", "purge", "--older-than", "1", "--config", str(config)]) == 0
+    assert "deleted 0 finished messages older than 1 days" in capsys.readouterr().out  # all are new
+    assert store.purge(time.time() + 1) == 1  # as if a day had passed: only the delivered one goes
+    assert {m.id for m in store.list(None, limit=10)} == {ids["held"], ids["queued"]}
+    assert any(d.message_id == ids["sent"] for d in store.decisions(20))
+    assert main(["queue", "purge", "--older-than", "0", "--config", str(config)]) == 2
+    assert "--older-than must be a positive number of days" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

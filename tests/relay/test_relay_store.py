@@ -171,6 +171,20 @@ def test_actions_check_state_and_are_logged(store: Store, guard: sendguard.Guard
     assert store.counts()["recalled"] == 1
 
 
+def test_purge_removes_only_finished_messages(store: Store, guard: sendguard.Guard) -> None:
+    raw = example("01-good-reply-with-attachment.eml")
+    held = store.add(new(raw, guard, "held"))
+    queued = store.add(new(raw, guard, undo_seconds=60))
+    discarded = store.add(new(raw, guard, "held"))
+    store.discard(discarded, "alice")
+    assert store.purge(time.time() - 3600) == 0  # nothing finished an hour ago
+    assert store.purge(time.time() + 1) == 1
+    assert {m.id for m in store.list(None, limit=10)} == {held, queued}
+    with pytest.raises(MessageNotFound):
+        store.get(discarded)
+    assert [d.action for d in store.decisions(10, message_id=discarded)][0] == "discarded"
+
+
 def test_concurrent_releases_only_one_wins(store: Store, guard: sendguard.Guard) -> None:
     held = store.add(new(example("02-bad-cc-other-customer.eml"), guard, "held"))
     results: list[str] = []

@@ -22,7 +22,7 @@ from sendguard.cli import EXIT_OK, add_config_option
 from sendguard.config import Config
 from sendguard.guard import Guard
 from sendguard.org.loaders import load_org
-from sendguard.relay.errors import StoreError
+from sendguard.relay.errors import QueueError, StoreError
 from sendguard.relay.settings import DEFAULT_LISTEN, RELAY_KEYS, load_settings
 from sendguard.relay.store import PENDING, STATES, Store, StoredMessage
 from sendguard.render import print_report
@@ -82,6 +82,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--limit", type=int, default=50)
     history.add_argument("--format", choices=("text", "json"), default="text")
     history.set_defaults(run=cmd_log)
+
+    purge = actions.add_parser(
+        "purge", help="delete finished messages older than N days (held and queued mail is kept)"
+    )
+    add_config_option(purge)
+    purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    purge.set_defaults(run=cmd_purge)
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
@@ -175,6 +182,18 @@ def cmd_log(args: argparse.Namespace) -> int:
             f"{_when(d.time)}  {d.message_id:<12}  {d.action:<19}  {d.actor:<12}  {d.verdict:<5}  "
             f"{_clip(d.sender, 28):<28}  {d.rcpt_count:>3} rcpt  {rules}{note}"
         )
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    if args.older_than <= 0:
+        raise QueueError(f"--older-than must be a positive number of days (not {args.older_than:g})")
+    with _store(args) as store:
+        removed = store.purge(time.time() - args.older_than * 86400)
+    print(
+        f"deleted {removed} finished message{'' if removed == 1 else 's'} older than {args.older_than:g} days "
+        "(the decision log keeps their history)"
+    )
     return EXIT_OK
 
 

@@ -637,6 +637,16 @@ class Store:
         """Undo send: stop a message still in the outbox (always possible before its release_at)."""
         self._transition(message_id, actor, "recall", ("outbox",), "recalled", {"state": "recalled"}, note)
 
+    def purge(self, before: float) -> int:
+        """Delete finished messages (delivered, discarded, recalled, rejected) last changed before
+        `before` (epoch seconds), bodies and all; returns how many. Held and queued mail is never
+        touched, and the decision log keeps every message's history."""
+        with self._write() as conn:
+            result = conn.execute(
+                messages.delete().where(messages.c.state.not_in(PENDING), messages.c.updated < before)
+            )
+        return result.rowcount
+
     def replace_recipients(
         self, message_id: str, to: Sequence[str], *, cc: Sequence[str] = (), actor: str, guard: Guard
     ) -> StoredMessage:
