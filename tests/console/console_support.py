@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from sendguard.console.auth import hash_password
 from sendguard.guard import Guard
+from sendguard.passwords import hash_password
 from sendguard.relay.checking import check_raw
 from sendguard.relay.store import NewMessage, Store
 from support import EXAMPLE_ORG

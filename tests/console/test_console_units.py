@@ -12,8 +12,9 @@ import pytest
 from console_support import console_config
 
 from sendguard.cli import main
-from sendguard.console.auth import SessionSigner, check_hash_format, csrf_ok, hash_password, verify_password
+from sendguard.console.auth import SessionSigner, csrf_ok
 from sendguard.console.views import age, mark_spans
+from sendguard.passwords import check_hash_format, hash_password, verify_password
 
 
 def test_password_hash_round_trip_and_salt() -> None:

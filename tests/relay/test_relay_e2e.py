@@ -22,7 +22,7 @@ from relay_harness import (
 )
 
 from sendguard.cli import main
-from sendguard.console.auth import hash_password
+from sendguard.passwords import hash_password
 from sendguard.relay.store import NewMessage, Store
 
 pytestmark = pytest.mark.timeout(90)

@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from sendguard.console.auth import Session, SessionSigner, csrf_ok, hash_password, verify_password
+from sendguard.console.auth import Session, SessionSigner, csrf_ok
 from sendguard.console.settings import ConsoleSettings
 from sendguard.console.views import age, body_view, finding_view
 from sendguard.errors import InputError
 from sendguard.guard import Guard
+from sendguard.passwords import hash_password, verify_password
 from sendguard.relay.errors import MessageNotFound, QueueError, WrongState
 from sendguard.relay.store import PENDING, Store, StoredMessage
 

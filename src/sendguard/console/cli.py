@@ -89,7 +89,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_hash_password(args: argparse.Namespace) -> int:
-    from sendguard.console.auth import hash_password
+    from sendguard.passwords import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")

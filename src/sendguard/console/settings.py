@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendguard.config import Config
-from sendguard.console.auth import check_hash_format
+from sendguard.passwords import check_hash_format
 
 KEYS = {"users", "secret_key", "session_hours", "tls_cert", "tls_key"}
 MIN_SECRET_LENGTH = 32

@@ -34,9 +34,9 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from sendguard.console.auth import verify_password
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
+from sendguard.passwords import verify_password
 from sendguard.relay.checking import Checked
 from sendguard.relay.checkpool import CheckPool
 from sendguard.relay.delivery import Delivery

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendguard.config import Config
-from sendguard.console.auth import check_hash_format
 from sendguard.errors import SendguardError
+from sendguard.passwords import check_hash_format
 from sendguard.relay.store import store_url
 
 RELAY_KEYS = {
