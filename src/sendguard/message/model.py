@@ -60,7 +60,9 @@ class Address:
             return True
         if self.party is Party.INTERNAL:
             return False  # our own lists are staff lists unless [organization] mailing_lists says otherwise
-        return bool(LIST_HOST.search(self.domain)) or (self.party is Party.UNKNOWN and self.is_mailing_list)
+        if LIST_HOST.search(self.domain):
+            return True
+        return self.party is Party.UNKNOWN and bool(LIST_LOCAL.search(self.address.split("@", 1)[0]))
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ def _addresses(msg: EmailMessage, field_name: str, org: Org, path: str | None) -
 
 
 def resolve_address(addr: str, display_name: str, field_name: str, domain: str, org: Org) -> Address:
-    listed = bool(org.mailing_lists) and org.is_listed_mailing_list(addr, domain)
+    listed = org.is_listed_mailing_list(addr, domain)
     if org.is_internal_domain(domain):
         return Address(addr, display_name, field_name, domain, Party.INTERNAL, listed_as_mailing_list=listed)
     account_id, via = org.directory.resolve(addr, domain)

@@ -67,14 +67,18 @@ class ForeignAccountContent(Rule):
         accounts = self.org.directory.accounts
         audience = " and ".join(sorted(accounts[a].name for a in recipient_accounts))
         reported: set[tuple[str, str]] = set()
-        lines = [ln for ln in msg.content_lines if not ln.quoted] if msg.is_list_post else msg.content_lines
+        # A list's thread is public, and a customer's own mail quoted back to them is theirs already.
+        public_thread = msg.is_list_post
+        lines = [
+            ln
+            for ln in msg.content_lines
+            if not (ln.quoted and (public_thread or _written_by_recipient(ln, recipient_accounts)))
+        ]
         places = [("Subject", None, msg.subject)] + [("body", ln, ln.text) for ln in lines]
         for field, line, text in places:
             for mention in self.index.find(text):
                 leaked = mention.account_id
                 if leaked in recipient_accounts or leaked in self.ignored or leaked in own:
-                    continue
-                if line is not None and _written_by_recipient(line, recipient_accounts):
                     continue
                 key = (leaked, mention.text.lower())
                 if key in reported:
@@ -106,4 +110,4 @@ class ForeignAccountContent(Rule):
 def _written_by_recipient(line: BodyLine, recipient_accounts: set[str]) -> bool:
     """Quoting a customer's own mail back to them tells them nothing new, whoever it names."""
     author = line.quoted_from
-    return line.quoted and author is not None and author.account_id in recipient_accounts
+    return author is not None and author.account_id in recipient_accounts
