@@ -270,6 +270,20 @@ def test_learn_vocabulary_leaves_out_slips_for_words_the_same_mail_writes(checke
     assert checker.learn_vocabulary(texts[:3]) == ["acitvate"]  # nothing shows the right form
 
 
+def test_learn_vocabulary_counts_every_use_not_only_the_reported_ones(checker: SpellChecker) -> None:
+    """Written as a name mid-sentence, "Enpower" is never reported; the team's term is still learned
+    for the texts that write it in lower case."""
+    texts = ["The deal is not in enpower yet.", "We booked it in Enpower today.", "Check Enpower for the P&L."]
+    assert [m.word for m in checker.check(texts[0])] == ["enpower"]
+    assert checker.learn_vocabulary(texts) == ["enpower"]
+
+
+def test_learn_vocabulary_learns_names_the_headers_show_in_enough_messages(checker: SpellChecker) -> None:
+    names = ["Gorte, David", "David Gorte Kim Ward", "David Gorte"]
+    assert checker.learn_vocabulary([], names=names) == ["gorte"]  # David and Ward are known words
+    assert checker.learn_vocabulary([], names=names[:2]) == []
+
+
 def test_the_dictionaries_are_searched_for_a_few_words_per_text(monkeypatch: pytest.MonkeyPatch) -> None:
     own = SpellChecker(max_dictionary_searches=1)
     calls: list[tuple[str, bool]] = []

@@ -570,17 +570,21 @@ class SpellChecker:
         """Whether a dictionary word is written in lower case (below), unlike a proper noun (Cambridge)."""
         return any(d.spell(lower) for d in self._dictionaries)
 
-    def learn_vocabulary(self, texts: Iterable[str], min_texts: int = 3) -> list[str]:
-        """Words an organisation uses consistently in its own mail that this checker would report:
-        trade terms, product, place and people's names (socal, enpower, malin), for `[vocabulary]`.
+    def learn_vocabulary(
+        self, texts: Iterable[str], min_texts: int = 3, names: Iterable[str] = ()
+    ) -> list[str]:
+        """Words an organisation uses that this checker would report: trade terms, product, place and
+        people's names (enpower, peaker, gorte), for `[vocabulary]`.
 
-        A word is learned when it is reported in at least `min_texts` different texts (its sent
-        mail, say; copies of one text count once), unless it looks like a typo: a slip for a very
-        common word (alot, thats, thier), or for a word these same texts use at least as often
-        (acitvate where activate is written too). People who misspell a word tend to do it every
-        time, so repetition alone does not make it right.
+        `texts` are what its people wrote (the new text of the mail they sent and received; copies
+        of one text count once); `names` the people's names from the same mail's headers, one
+        string per message and person ("Gorte, David"). A word is learned when at least
+        `min_texts` texts use it (or as many messages name someone by it), no dictionary knows it,
+        and the checker could report it, unless it looks like a typo: a slip for a very common
+        word (alot, thats, thier), or for a word these same texts use at least as often
+        (accomodate where accommodate is written too). People who misspell a word tend to do it
+        every time, so repetition alone does not make it right.
         """
-        seen: Counter[str] = Counter()
         used: Counter[str] = Counter()  # in how many texts each word is written
         digests: set[bytes] = set()
         for text in texts:
@@ -588,28 +592,38 @@ class SpellChecker:
             if digest in digests:
                 continue
             digests.add(digest)
-            used.update({w.lower() for w in _WORD.findall(text)})
-            seen.update({m.word.lower() for m in self.check(text) if m.kind == "spelling"})
-        learned = []
-        for word, count in seen.items():
-            if count < min_texts:
+            used.update({part.lower() for w, _, _ in _tokens(text) for part in w.split("-")})
+        named: Counter[str] = Counter()
+        for name in names:
+            named.update(
+                {part.lower() for w in _WORD.findall(name) for part in w.split("-") if len(part) > 1}
+            )
+        learned = {w for w, count in named.items() if count >= min_texts and not self.is_known(w)}
+        for word, count in used.items():
+            if count < min_texts or word in learned or not _WORD.fullmatch(word) or self.is_known(word):
                 continue
             candidates = self._ranked(word)[0]
-            if self.slip_for(word, candidates, _COMMON_NAME_LIKE) is not None:
-                continue
             slip = self.slip_for(word, candidates)
-            if slip is not None and used[slip.lower()] >= count:
+            if slip is None:
+                continue  # never reported, so nothing to learn
+            if self.slip_for(word, candidates, _COMMON_NAME_LIKE) is not None or used[slip.lower()] >= count:
                 continue
-            learned.append(word)
+            learned.add(word)
         return sorted(learned)
 
     # -- text ------------------------------------------------------------------------------------
 
-    def check(self, text: str) -> list[Misspelling]:
-        """Misspelled words and missing possessive apostrophes in `text`, in order of position."""
+    def check(self, text: str, names: Iterable[str] = ()) -> list[Misspelling]:
+        """Misspelled words and missing possessive apostrophes in `text`, in order of position.
+
+        `names` are words known to name someone in this text's context, in any case: the people
+        a message is from and to ("Adrianne," greets the To: Adrianne Engler; "mike grigsby"
+        signs it), who are not in any dictionary.
+        """
         text = text.translate(_APOSTROPHES)  # same length, so offsets still index the caller's text
         tokens = list(_tokens(text))
-        names = {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
+        names = {form for name in names for form in (name.lower(), name.lower().capitalize())}
+        names |= {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
         names |= {w[:-2] for w, _, _ in tokens if _is_capitalised(w) and w.endswith("'s")}  # Calpine's
         # A word written elsewhere in this text as a name or an acronym is one here too (alsa, ALSA).
         names |= {w.lower() for w in names} | {w.lower() for w, _, _ in tokens if w.isupper() and len(w) > 1}

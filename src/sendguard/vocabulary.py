@@ -1,21 +1,25 @@
-"""Learn an organisation's vocabulary from its own sent mail, for `[vocabulary] file`.
+"""Learn an organisation's vocabulary from its own mail, for `[vocabulary] file`.
 
-Trade terms, product and place names that a team writes every day are not in any dictionary, and
-the spelling rule would warn on each of them. `sendguard vocabulary ARCHIVE` reads the new text
-of an archive of sent mail and proposes the words the spelling rule reports in at least
-`--min-messages` different messages, leaving out slips for very common words (alot, thier).
-A typo someone makes every time is learned too, so the list is for a person to review.
+Trade terms, product, place and people's names that a team reads and writes every day are not
+in any dictionary, and the spelling rule would warn on each of them. `sendguard vocabulary
+ARCHIVE` reads an archive of the team's mail, sent and received (a maildir, an mbox or a folder
+of .eml files), and proposes the words the spelling rule could report that the new text of at
+least `--min-messages` different messages uses, and the names of the people its headers show as
+often. It leaves out what looks like a typo: a slip for a very common word (alot, thier), or for
+a word the same mail writes at least as often. A typo someone makes every time can still be
+learned, so the list is for a person to review.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendguard.errors import ConfigError, InputError
 from sendguard.guard import Guard
+from sendguard.message.model import Message
 from sendguard.rules.spelling import Spelling
 from sendguard.scan import open_archive, parsed_messages
 
@@ -36,14 +40,25 @@ def learn(guard: Guard, archive: str | Path, *, min_messages: int = 3) -> Learne
     learned = Learned([])
     _, messages = open_archive(archive)
 
-    def texts() -> Iterator[str]:
+    def parsed() -> Iterator[Message]:
         for _, msg in parsed_messages(guard, messages, learned.unreadable):
             if msg is not None:
                 learned.messages += 1
-                yield rule.written_text(msg)
+                yield msg
 
-    learned.words = rule.checker.learn_vocabulary(texts(), min_texts=min_messages)
+    learned.words = learn_from(rule, parsed(), min_messages=min_messages)
     return learned
+
+
+def learn_from(rule: Spelling, messages: Iterable[Message], *, min_messages: int = 3) -> list[str]:
+    """The vocabulary `rule` would learn from these messages: their written text and header names."""
+    texts: list[str] = []
+    names: list[str] = []
+    for msg in messages:
+        texts.append(rule.written_text(msg))
+        people = {a.display_name for a in [msg.sender, *msg.recipients] if a is not None and a.display_name}
+        names.append(" ".join(sorted(people)))  # one string per message: a name counts once per message
+    return rule.checker.learn_vocabulary(texts, min_texts=min_messages, names=names)
 
 
 def run_vocabulary(guard: Guard, archive: str, *, min_messages: int, output: str | None) -> int:
