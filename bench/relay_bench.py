@@ -56,6 +56,8 @@ MESSAGE = ROOT / "examples" / "messages" / "01-good-reply-with-attachment.eml"
 SENDER = "sam.carter@revcalc.io"
 RCPTS = ["peter.jones@acme.com", "anna.berg@acme.com"]
 BENCH_ID = re.compile(rb"X-Bench-Id: (\S+)")
+QUEUED_AS = re.compile(r"queued as (\w+)")
+TAIL_PERCENT = 1.0  # the stage breakdown is of the slowest 1% of submits
 
 
 # -- the two helper servers (run as subprocesses of this script) -------------------------------
@@ -125,6 +127,9 @@ class Sent:
     due_wall: float  # when it was due, wall clock (the sink reports wall-clock arrivals)
     submit: float  # seconds from due to the reply to DATA
     ok: bool
+    due: float = 0.0  # time.monotonic(), the clock of the relay's trace
+    gate: float = 0.0  # seconds from due until one of the --clients connections was free
+    relay_id: str | None = None  # the id in sendguard's reply, to find the message in its trace
 
 
 class Arrivals:
@@ -157,16 +162,18 @@ def message(template: bytes, bench_id: str) -> bytes:
     )
 
 
-async def _send_one(port: int, raw: bytes) -> bool:
+async def _send_one(port: int, raw: bytes) -> tuple[bool, str | None]:
+    """(accepted, the relay's id for it if its reply names one)."""
     import aiosmtplib
 
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30)
     try:
         await client.connect()
-        await client.sendmail(SENDER, RCPTS, raw)
-        return True
+        _, reply = await client.sendmail(SENDER, RCPTS, raw)
+        m = QUEUED_AS.search(reply)
+        return True, m.group(1) if m else None
     except (aiosmtplib.SMTPException, OSError):
-        return False
+        return False, None
     finally:
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
             await client.quit()
@@ -185,8 +192,9 @@ async def fixed_load(
         await asyncio.sleep(max(0.0, due - loop.time()))
         bench_id = f"{tag}-{i}"
         async with gate:
-            ok = await _send_one(port, message(template, bench_id))
-        return Sent(bench_id, start_wall + i / rate, loop.time() - due, ok)
+            free = loop.time()
+            ok, relay_id = await _send_one(port, message(template, bench_id))
+        return Sent(bench_id, start_wall + i / rate, loop.time() - due, ok, due, free - due, relay_id)
 
     return await asyncio.gather(*(one(i) for i in range(int(rate * duration))))
 
@@ -199,7 +207,7 @@ async def saturate(port: int, template: bytes, tag: str, seconds: float, clients
     async def client(c: int) -> None:
         i = 0
         while loop.time() < end:
-            ok = await _send_one(port, message(template, f"{tag}-{c}-{i}"))
+            ok, _ = await _send_one(port, message(template, f"{tag}-{c}-{i}"))
             counts[0 if ok else 1] += 1
             i += 1
 
@@ -240,6 +248,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_times() -> list[int]:
+    """The machine's `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal (ticks)."""
+    with open("/proc/stat") as f:
+        return [int(v) for v in f.readline().split()[1:9]]
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -258,22 +272,25 @@ class Target:
     cpu: float = 0.0
     load_cpu: float = 0.0  # this process (the load generator) during the target's rounds
     sink_cpu: float = 0.0
+    machine: list[int] = field(default_factory=lambda: [0] * 8)  # /proc/stat ticks during its rounds
 
 
 def fixed_round(
     target: Target, number: int, seconds: float, args: argparse.Namespace, template: bytes
 ) -> None:
     print(f"  round {number}: {target.name}, {args.rate:g} msg/s for {seconds:g} s", flush=True)
-    cpu_before, load_before, sink_before = (
+    cpu_before, load_before, sink_before, machine_before = (
         cpu_seconds(target.pid),
         time.process_time(),
         cpu_seconds(target.sink_pid),
+        cpu_times(),
     )
     sent = asyncio.run(
         fixed_load(
             target.port, template, f"{_tag(args)}{target.name}-{number}", args.rate, seconds, args.clients
         )
     )
+    target.machine = [t + a - b for t, a, b in zip(target.machine, cpu_times(), machine_before, strict=True)]
     target.cpu += cpu_seconds(target.pid) - cpu_before
     target.load_cpu += time.process_time() - load_before
     target.sink_cpu += cpu_seconds(target.sink_pid) - sink_before
@@ -306,6 +323,11 @@ def summarise(
         # What else the machine spends per message: the load generator (this process) and the sink.
         "load_generator_cpu_ms_per_message": target.load_cpu / max(len(target.sent), 1) * 1000,
         "sink_cpu_ms_per_message": target.sink_cpu / max(len(target.sent), 1) * 1000,
+        # Of all the machine's CPU time during the target's rounds: taken by the hypervisor (steal),
+        # idle while waiting for the disk (iowait).
+        "steal_percent": 100 * target.machine[7] / max(sum(target.machine), 1),
+        "iowait_percent": 100 * target.machine[4] / max(sum(target.machine), 1),
+        "_sent": target.sent,  # for the stage breakdown once the relay has written its trace
     }
     if saturation and args.saturation > 0:
         print(f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True)
@@ -439,6 +461,7 @@ def main() -> int:
     template = MESSAGE.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     work = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     procs: list[subprocess.Popen] = []
+    results: dict | None = None
     try:
         sink_port = free_port()
         sink = subprocess.Popen(
@@ -469,9 +492,12 @@ def main() -> int:
         # RELAY_BENCH_PROFILE=<file>: run the relay under cProfile (written when it stops).
         profile = os.environ.get("RELAY_BENCH_PROFILE")
         prefix = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
+        # The relay writes each message's stage times there (sendguard/relay/trace.py).
+        trace_path = work / "trace.jsonl"
         relay = subprocess.Popen(
             [*prefix, str(Path(sys.executable).with_name("sendguard")), "relay", "--config", str(config),
              "--listen", f"127.0.0.1:{relay_port}", "--upstream", f"127.0.0.1:{sink_port}", "--log-level", "warning"],
+            env={**os.environ, "SENDGUARD_RELAY_TRACE": str(trace_path)},
         )  # fmt: skip
         procs.append(relay)
         wait_port(relay_port, relay, "sendguard relay")
@@ -499,12 +525,166 @@ def main() -> int:
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(15)
+        if results is not None:  # the relay has stopped: its trace is complete
+            add_stages(results, trace_path)
         shutil.rmtree(work, ignore_errors=True)
 
     report_rates(results, args) if args.rates else report(results, args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+# -- where the slow submits spent their time (the relay's trace) --------------------------------
+
+# The stages of a submit, in order; they add up to its latency (from the time it was due).
+STAGES = {
+    "clients": "waiting for one of the --clients connections (load generator)",
+    "connect": "connecting until the relay's loop accepted the connection",
+    "session": "banner, EHLO, MAIL, RCPT and the DATA transfer",
+    "worker_wait": "DATA received until a check worker was free",
+    "to_worker": "the request on its way until the worker started",
+    "check": "the worker's check",
+    "from_worker": "the verdict on its way back until the loop read it",
+    "commit_wait": "verdict until its group commit started",
+    "commit": "the group commit, fsync included",
+    "resume": "commit done until the loop resumed the message",
+    "reply": "stored until the client had the reply",
+}
+
+
+def read_trace(path: Path) -> tuple[dict[str, dict], dict[str, dict], list[list[float]], list[list[float]]]:
+    """The relay's trace: messages and commits by message id, checkpoint and GC intervals."""
+    messages, commits, checkpoints, collections = {}, {}, [], []
+    if not path.exists():
+        return messages, commits, checkpoints, collections
+    for line in path.read_text().splitlines():
+        event = json.loads(line)
+        if "message" in event and "id" in event["message"]:
+            messages[event["message"]["id"]] = event["message"]
+        elif "commit" in event:
+            commits.update((i, event) for i in event["ids"])
+        elif "checkpoint" in event:
+            checkpoints.append(event["checkpoint"])
+        elif "gc" in event:
+            collections.append(event["gc"])
+    return messages, commits, checkpoints, collections
+
+
+def stages(sent: Sent, m: dict, commit: dict) -> dict[str, float]:
+    """A traced message's latency split into STAGES (ms), and the CPU figures of its check and commit."""
+    w_start, w_end, w_cpu, w_wait = m["worker"]
+    c_start, c_end = commit["commit"]
+    marks = [
+        sent.due, sent.due + sent.gate, m["accepted"], m["data"], m["dispatched"], w_start, w_end,
+        m["checked"], c_start, c_end, m["stored"], sent.due + sent.submit,
+    ]  # fmt: skip
+    out = {name: 1000 * (b - a) for name, a, b in zip(STAGES, marks[:-1], marks[1:], strict=True)}
+    out |= {
+        "check_cpu": 1000 * w_cpu,
+        "check_cpu_wait": 1000 * w_wait,
+        "commit_cpu": 1000 * commit["cpu"],
+        "commit_cpu_wait": 1000 * commit["cpu_wait"],
+        "commit_batch": len(commit["ids"]) + commit["outcomes"],
+    }
+    return out
+
+
+def tail_stages(sent: list[Sent], trace: tuple) -> dict:
+    """Mean of each stage over the slowest TAIL_PERCENT of submits (and over all, to compare)."""
+    messages, commits, checkpoints, collections = trace
+    traced = [
+        (s, stages(s, messages[s.relay_id], commits[s.relay_id]))
+        for s in sent
+        if s.ok and s.relay_id in messages and s.relay_id in commits and "worker" in messages[s.relay_id]
+    ]
+    if not traced:
+        return {}
+    traced.sort(key=lambda pair: pair[0].submit)
+    tail = traced[-max(1, round(len(traced) * TAIL_PERCENT / 100)) :]
+
+    def overlapping(intervals: list[list[float]]) -> int:
+        """Tail messages in the relay (DATA to stored) while one of `intervals` ran."""
+        return sum(
+            any(a < messages[s.relay_id]["stored"] and b > messages[s.relay_id]["data"] for a, b in intervals)
+            for s, _ in tail
+        )
+
+    def means(pairs: list) -> dict[str, float]:
+        return {k: statistics.mean(st[k] for _, st in pairs) for k in pairs[0][1]}
+
+    return {
+        "traced": len(traced),
+        "tail": len(tail),
+        "tail_submit_ms": statistics.mean(s.submit for s, _ in tail) * 1000,
+        "tail_ms": means(tail),
+        "all_ms": means(traced),
+        "tail_during_checkpoint": overlapping(checkpoints),
+        "tail_during_gc": overlapping(collections),
+        "checkpoints": len(checkpoints),
+        "gc_over_1ms": len(collections),
+    }
+
+
+def client_tail(sent: list[Sent]) -> dict[str, float]:
+    """The baseline's slowest TAIL_PERCENT: mean submit and the part spent waiting for a client slot."""
+    ok = sorted((s for s in sent if s.ok), key=lambda s: s.submit)
+    tail = ok[-max(1, round(len(ok) * TAIL_PERCENT / 100)) :]
+    if not tail:
+        return {}
+    return {
+        "tail_submit_ms": statistics.mean(s.submit for s in tail) * 1000,
+        "tail_clients_ms": statistics.mean(s.gate for s in tail) * 1000,
+    }
+
+
+def add_stages(results: dict, trace_path: Path) -> None:
+    """Replace each result's list of sent messages by its tail breakdown (JSON-ready)."""
+    trace = read_trace(trace_path)
+    for figures in [results, *results.get("rates", [])]:
+        for name in ("baseline", "sendguard"):
+            if name in figures:
+                sent = figures[name].pop("_sent")
+                tail = tail_stages(sent, trace) if name == "sendguard" else client_tail(sent)
+                figures[name]["tail"] = tail
+
+
+def _print_stages(rows: list[tuple[str, dict]]) -> None:
+    print(
+        f"\nwhere the slowest {TAIL_PERCENT:g}% of sendguard submits spent their time (mean ms per stage; "
+        "cpu/wait: CPU time of the worker or database thread, and time it waited for a CPU; "
+        "ckpt/gc: tail messages that overlapped a WAL checkpoint / a GC over 1 ms):"
+    )
+    short = {
+        "clients": "clients", "connect": "connect", "session": "session", "worker_wait": "wkr wait",
+        "to_worker": "to wkr", "check": "check", "from_worker": "from wkr", "commit_wait": "cmt wait",
+        "commit": "commit", "resume": "resume", "reply": "reply",
+    }  # fmt: skip
+    print(
+        f"{'':>10}{'n':>4}{'submit':>8}"
+        + "".join(f"{short[k]:>9}" for k in STAGES)
+        + f"{'chk cpu/wait':>14}{'cmt cpu/wait':>14}{'batch':>7}{'ckpt':>6}{'gc':>4}  baseline tail (clients)"
+    )
+    for label, row in rows:
+        t, base = row["sendguard"].get("tail"), row["baseline"].get("tail", {})
+        if not t:
+            print(f"{label:>10}  (no trace)")
+            continue
+        ms = t["tail_ms"]
+        print(
+            f"{label:>10}{t['tail']:>4}{t['tail_submit_ms']:>8.1f}"
+            + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
+            + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
+            + f"{ms['commit_batch']:>7.1f}{t['tail_during_checkpoint']:>6}{t['tail_during_gc']:>4}"
+            + (f"  {base['tail_submit_ms']:.1f} ({base['tail_clients_ms']:.1f})" if base else "")
+        )
+        ms = t["all_ms"]
+        print(
+            f"{'(all)':>10}{t['traced']:>4}{'':>8}"
+            + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
+            + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
+            + f"{ms['commit_batch']:>7.1f}"
+        )
 
 
 def fsync_profile(folder: Path, count: int = 1000) -> dict[str, float]:
@@ -554,7 +734,8 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
     )
     head = (
         f"{'offered':>8}{'accepted':>10}{'base p50':>10}{'base p99':>10}{'sg p50':>9}{'sg p99':>9}"
-        f"{'added p50':>11}{'added p99':>11}{'e2e +p50':>10}{'e2e +p99':>10}{'cpu/msg':>9}{'load':>11}  target"
+        f"{'added p50':>11}{'added p99':>11}{'e2e +p50':>10}{'e2e +p99':>10}{'cpu/msg':>9}{'load':>11}"
+        f"{'steal% b/sg':>13}{'iowait% b/sg':>14}  target"
     )
     print(head)
     for row in results["rates"]:
@@ -567,13 +748,15 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
             f"{row['rate']:>8g}{relay['accepted_per_s']:>10.1f}{base['submit_ms'][50]:>10.1f}"
             f"{base['submit_ms'][99]:>10.1f}{relay['submit_ms'][50]:>9.1f}{relay['submit_ms'][99]:>9.1f}"
             f"{added50:>+11.1f}{added99:>+11.1f}{e2e50:>+10.1f}{e2e99:>+10.1f}"
-            f"{relay['cpu_ms_per_message']:>9.1f}{row['load_before']:>5.2f}-{row['load_after']:<5.2f}  "
-            f"{_verdict(base, relay, row['rate'])}"
+            f"{relay['cpu_ms_per_message']:>9.1f}{row['load_before']:>5.2f}-{row['load_after']:<5.2f}"
+            f"{base['steal_percent']:>7.1f}/{relay['steal_percent']:<5.1f}"
+            f"{base['iowait_percent']:>8.1f}/{relay['iowait_percent']:<5.1f}  {_verdict(base, relay, row['rate'])}"
         )
     print(
         "cpu/msg: sendguard relay process and its check workers (the baseline's: "
         + ", ".join(f"{r['baseline']['cpu_ms_per_message']:.1f}" for r in results["rates"])
-        + " ms); load: 1-minute load average before-after"
+        + " ms); load: 1-minute load average before-after; steal, iowait: % of the machine's CPU time "
+        "during the baseline's / sendguard's rounds"
     )
     print("CPU budget per message (ms; relay + load generator + sink = cores used at the offered load):")
     for row in results["rates"]:
@@ -603,6 +786,7 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
     )
     print(f"load average after the run: {results['load_average_after']:.1f}")
     _print_fsync(results)
+    _print_stages([(f"{row['rate']:g}/s", row) for row in results["rates"]])
 
 
 def _verdict(base: dict, relay: dict, rate: float) -> str:
@@ -663,8 +847,13 @@ def report(results: dict, args: argparse.Namespace) -> None:
     )
     slow = list(guard["rule_ms_mean"].items())[:3]
     print("slowest rules (mean over the examples): " + ", ".join(f"{rid} {ms:.3f} ms" for rid, ms in slow))
+    print(
+        f"steal (iowait): {base['steal_percent']:.1f}% ({base['iowait_percent']:.1f}%) of the machine's CPU "
+        f"during the baseline's rounds, {relay['steal_percent']:.1f}% ({relay['iowait_percent']:.1f}%) during sendguard's"
+    )
     print(f"load average after the run: {results['load_average_after']:.1f}")
     _print_fsync(results)
+    _print_stages([(f"{args.rate:g}/s", results)])
     added_p99 = relay["submit_ms"][99] - base["submit_ms"][99]
     print(f"target added p99 < 20 ms (submit): {_verdict(base, relay, args.rate)} ({added_p99:+.1f} ms)")
 

@@ -13,9 +13,11 @@ dispatcher round trip (see Store.write).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from sendguard.relay import trace
 from sendguard.relay.store import NewMessage, Outcome, Outgoing, Store
 
 
@@ -69,9 +71,10 @@ class Writer:
             outcomes, self._outcomes = self._outcomes[:n], self._outcomes[n:]
             adds, self._adds = self._adds[: n - len(outcomes)], self._adds[n - len(outcomes) :]
             claim = max(0, self._room())
+            commit = self._traced_commit if trace.enabled else self._commit
             try:
                 ids, claimed, done = await loop.run_in_executor(
-                    self._executor, self._commit, [a for a, _ in adds], [o for o, _ in outcomes], claim
+                    self._executor, commit, [a for a, _ in adds], [o for o, _ in outcomes], claim
                 )
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, which answers its client
                 for _, future in adds + outcomes:
@@ -95,3 +98,18 @@ class Writer:
         self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
     ) -> tuple[list[str], list[Outgoing], int]:
         return self._store.write(self._node, adds, outcomes, claim=claim, lease_seconds=self._lease)
+
+    def _traced_commit(
+        self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
+    ) -> tuple[list[str], list[Outgoing], int]:
+        start, (cpu, wait) = time.monotonic(), trace.sched()
+        result = self._commit(adds, outcomes, claim)
+        cpu_end, wait_end = trace.sched()
+        trace.record(
+            commit=[start, time.monotonic()],
+            cpu=cpu_end - cpu,
+            cpu_wait=wait_end - wait,
+            ids=result[0],
+            outcomes=len(outcomes),
+        )
+        return result

@@ -27,11 +27,13 @@ import multiprocessing
 import os
 import pickle
 import signal
+import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sendguard.errors import SendguardError
+from sendguard.relay import trace
 from sendguard.relay.checking import GUARD_ERROR, Checked, check_raw, unchecked
 
 log = logging.getLogger("sendguard.relay")
@@ -58,7 +60,15 @@ def _serve_worker(conn: Connection, config_path: str) -> None:
         conn.send_bytes(pickle.dumps(_load_error))
         while True:
             raw, envelope_rcpts = pickle.loads(conn.recv_bytes())
-            conn.send_bytes(pickle.dumps(_check(raw, envelope_rcpts), pickle.HIGHEST_PROTOCOL))
+            if trace.enabled:  # the answer carries the check's times (see trace.py)
+                start, (cpu, wait) = time.monotonic(), trace.sched()
+                checked = _check(raw, envelope_rcpts)
+                cpu_end, wait_end = trace.sched()
+                timing = [start, time.monotonic(), cpu_end - cpu, wait_end - wait]
+                answer = pickle.dumps((checked, timing), pickle.HIGHEST_PROTOCOL)
+            else:
+                answer = pickle.dumps((_check(raw, envelope_rcpts), None), pickle.HIGHEST_PROTOCOL)
+            conn.send_bytes(answer)
     except (EOFError, OSError):
         pass  # the relay closed its end (stopped, or was killed): nothing left to do
     os._exit(0)
@@ -153,6 +163,7 @@ class CheckPool:
     async def check(self, raw: bytes, envelope_rcpts: Sequence[str]) -> Checked:
         assert self._idle is not None, "CheckPool.ready() first"
         worker = await self._idle.get()
+        trace.stamp("dispatched")
         try:
             answer = worker.request(pickle.dumps((raw, list(envelope_rcpts)), pickle.HIGHEST_PROTOCOL))
         except WorkerDied:
@@ -161,7 +172,10 @@ class CheckPool:
             # The worker is reused only once its answer is read, even if this caller goes away.
             answer.add_done_callback(lambda done: self._done(worker, done))
             with contextlib.suppress(WorkerDied):
-                return pickle.loads(await asyncio.shield(answer))
+                checked, timing = pickle.loads(await asyncio.shield(answer))
+                trace.stamp("checked")
+                trace.stamp("worker", timing)
+                return checked
         if answer is None:
             self._replace(worker)
         log.error("a guard worker died while checking a message; holding the message, starting another")

@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import signal
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
 from sendguard.passwords import verify_password
+from sendguard.relay import trace
 from sendguard.relay.checking import Checked
 from sendguard.relay.checkpool import CheckPool
 from sendguard.relay.delivery import Delivery
@@ -96,10 +98,13 @@ class RelayHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self._in_flight += 1
+        stamps = trace.begin(getattr(server, "accepted", None)) if trace.enabled else None
         try:
             return await self._data(session, envelope)
         finally:
             self._in_flight -= 1
+            if stamps is not None:
+                trace.end(stamps)
 
     async def _data(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -121,11 +126,14 @@ class RelayHandler:
             peer=_peer(session),
             undo_seconds=self.settings.undo_seconds if state == "outbox" else 0.0,
         )
+        trace.stamp("queued")
         try:
             message_id = await self._accept(item)
         except Exception:  # noqa: BLE001 - the client keeps the message and retries; we log why
             log.exception("could not store a message from %s", envelope.mail_from)
             return NOT_STORED
+        trace.stamp("stored")
+        trace.stamp("id", message_id)
         log.info(
             "%s from %s to %d recipient(s): %s → %s %s",
             message_id,
@@ -163,8 +171,15 @@ class _SMTP(SMTP):
       addresses come back all day.
     """
 
+    accepted: float | None = None  # when the connection came in (only when tracing, trace.py)
+
     def __dir__(self) -> list[str]:
         return _smtp_names()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if trace.enabled and self.accepted is None:
+            self.accepted = time.monotonic()
+        super().connection_made(transport)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         addr, rest = _parse_address(arg)
@@ -263,6 +278,7 @@ async def serve(guard: Guard, settings: RelaySettings, store: Store, checker: Ch
         await _serve(guard, settings, store, checker, db_executor, stop)
     finally:
         db_executor.shutdown(wait=True)
+        trace.close()
 
 
 async def _serve(
@@ -307,6 +323,8 @@ async def _serve(
             "%d message(s) were being handed upstream when this relay last stopped: sending again", recovered
         )
     delivery.start()
+    if trace.enabled:
+        trace.watch_gc()
     gc.freeze()  # what start-up loaded (guard, org, libraries) stays: full collections skip it
     log.info(
         "sendguard relay listening on %s:%d, upstream %s:%d, store %s, %d check worker(s)",

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from sendguard.config import Config
 from sendguard.guard import Guard
+from sendguard.relay import trace
 from sendguard.relay.checking import check_raw
 from sendguard.relay.errors import MessageNotFound, QueueError, StoreError, WrongState
 from sendguard.relay.recipients import envelope_addresses, rewrite_recipients
@@ -949,10 +950,14 @@ class _Checkpointer:
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("WAL checkpoint: cannot connect: %s", _reason(exc))
                 continue
+            start = time.monotonic()
             try:
-                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                [(_, frames, copied)] = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error as exc:  # a busy or vanished file: try again next round
                 log.warning("WAL checkpoint failed: %s", exc)
+            else:
+                if trace.enabled:
+                    trace.record(checkpoint=[start, time.monotonic()], frames=frames, copied=copied)
             finally:
                 raw.close()
 
