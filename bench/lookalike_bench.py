@@ -437,14 +437,16 @@ def variants(
 ) -> list[dict[str, Any]]:
     """Recall on the fuzzers each choice affects, and false alarms on every unrelated set, per variant."""
     rows = []
-    choices = [(f"min_edit_length {n}", n, "legacy", (*ONE_EDIT, "vowel-swap")) for n in (3, 4, 5, 6, 7)]
+    edits = (*ONE_EDIT, "vowel-swap")
+    choices = [(f"edits from {n} letters under every suffix", n, n, "legacy", edits) for n in (3, 4, 5, 6, 7)]
+    choices.append(("edits from 5 letters, from 4 but under .com/.net/.org", 5, 4, "legacy", edits))
     choices += [
-        (f"short names under another suffix: {rule}", 5, rule, ("tld-swap",))
+        (f"short names under another suffix: {rule}", 5, 4, rule, ("tld-swap",))
         for rule in ("near", "legacy", "any")
     ]
-    for name, length, rule, fuzzers in choices:
+    for name, length, short, rule, fuzzers in choices:
         with _short_name_suffixes(rule):
-            index = LookalikeIndex(directory, min_edit_length=length)
+            index = LookalikeIndex(directory, min_edit_length=length, short_edit_length=short)
             recall = measure_recall(index, directory, [p for p in perms if p[1] in fuzzers])
             alarms = {key: measure_false_alarms(index, found) for key, found in unrelated.items()}
         if fuzzers[0] in ONE_EDIT:
@@ -458,10 +460,11 @@ def variants(
             {
                 "variant": name,
                 "min_edit_length": length,
+                "short_edit_length": short,
                 "short_suffix": rule,
                 "recall": figures,
                 "false_alarms": {key: (a.get("flagged"), a.get("rate")) for key, a in alarms.items()},
-                "shipped": length == 5 and rule == "legacy",
+                "shipped": (length, short, rule) == (5, 4, "legacy"),
             }
         )
     return rows
@@ -588,6 +591,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "one_edit_recall_long": pooled_recall(recall, ONE_EDIT, "_long"),
         "one_edit_recall_short": pooled_recall(recall, ONE_EDIT, "_short"),
         "min_edit_length": index.min_edit_length,
+        "short_edit_length": index.short_edit_length,
         "false_alarms": false_alarms,
         "false_alarms_body": false_alarms_body,
         "realism": realism,
@@ -658,8 +662,9 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"Directory: {r['directory']['accounts']:,} synthetic accounts, {r['directory']['domains']:,} domains. "
         f"{r['permutations']:,} dnstwist permutations of {r['sample_domains']} sampled known domains "
         "(all fuzzers, DNS off, at most a fixed number per fuzzer and domain). A hit is flagged *and* "
-        f"mapped to the source's account. Edit-distance matching starts at labels of {t} characters; "
-        f"the column 'labels ≥ {t}' leaves out sources with shorter labels.",
+        f"mapped to the source's account. Edit-distance matching starts at labels of {t} characters "
+        f"({r['short_edit_length']} under a suffix other than .com, .net and .org); the column "
+        f"'labels ≥ {t}' leaves out sources with shorter labels.",
         "",
         f"| fuzzer | target | scored | recall | recall (labels ≥ {t}) | recall (shorter) | excluded: known / unregistrable / tied / closer to another |",
         "|---|---|---|---|---|---|---|",

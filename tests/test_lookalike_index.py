@@ -25,6 +25,7 @@ KNOWN = {
     "revcalc.io": "internal",
     "e-steel.com": "esteel",
     "cnresearch.com": "cnresearch",
+    "kova.io": "kova",
 }
 
 
@@ -35,6 +36,8 @@ def index() -> LookalikeIndex:
 
 FOUND = [
     # (unknown domain, known domain it imitates, kind)
+    ("kiva.io", "kova.io", "one-edit"),  # a four-letter name outside .com/.net/.org: still free to register
+    ("kovaa.io", "kova.io", "repetition"),
     ("acrne.com", "acme.com", "homoglyph"),
     ("northvvind-telecom.com", "northwind-telecom.com", "homoglyph"),
     ("northwind-te1ecom.com", "northwind-telecom.com", "homoglyph"),
@@ -106,7 +109,7 @@ QUIET = [
     "bluesky-events.com",
     "northwest-travel.com",
     # short names: one letter off, or the same letters under an unrelated suffix, are other organisations
-    "acne.com",
+    "acne.com",  # under .com every four-letter name has long been someone's: not so under .io (kiva.io)
     "ibn.com",
     "acmes.com",
     # the same short name under .com, .net or .org, where short names were all taken long ago
