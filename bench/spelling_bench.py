@@ -485,9 +485,12 @@ def run(quick: bool = False) -> dict[str, Any]:
     return out
 
 
-def _false_alarms_per_5k(r: dict[str, Any], corpus: str) -> float:
-    counts = r["mail"][Sendguard.name]["by_corpus"].get(corpus, Counter())
-    return (sum(counts.values()) - counts.get("genuine", 0)) * 5000 / r["mail"]["words_by_corpus"][corpus]
+def _false_alarms_per_5k(by_corpus: dict[str, Counter[str]], words: dict[str, int]) -> dict[str, float]:
+    """Flags not labelled as typos, per 5,000 words of each corpus."""
+    return {
+        corpus: (sum(counts.values()) - counts.get("genuine", 0)) * 5000 / words[corpus]
+        for corpus, counts in sorted(by_corpus.items())
+    }
 
 
 def _vocabulary_summary(v: dict[str, Any]) -> dict[str, Any]:
@@ -502,7 +505,9 @@ def _vocabulary_summary(v: dict[str, Any]) -> dict[str, Any]:
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     wiki = r["whole_scores"][f"{Sendguard.name} / wikipedia, whole"]
     n_wiki = f" (all {wiki['n']:,})" if not r["quick"] else ""
-    fa = {c: _false_alarms_per_5k(r, c) for c in r["mail"]["words_by_corpus"]}
+    words = r["mail"]["words_by_corpus"]
+    fa = _false_alarms_per_5k(r["mail"][Sendguard.name]["by_corpus"], words)
+    learned = _false_alarms_per_5k(r["vocabulary"]["by_corpus"], words)
     speed = {name: t["ms_per_1000_words"] for name, t in r["timing"].items()}
     fastest_peer = min((v, k) for k, v in speed.items() if k != Sendguard.name)
     return [
@@ -520,6 +525,11 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "target": "<= 1 false alarm per 5,000 real words (no vocabulary configured)",
             "measured": ", ".join(f"{c} {v:.1f}" for c, v in fa.items()),
             "met": all(v <= 1 for v in fa.values()),
+        },
+        {
+            "target": "the same, with the vocabulary `sendguard vocabulary` learns from held-out mail",
+            "measured": ", ".join(f"{c} {v:.1f}" for c, v in learned.items()),
+            "met": all(v <= 1 for v in learned.values()),
         },
         {
             "target": "faster than the fastest peer (find + suggest, per 1,000 words)",
