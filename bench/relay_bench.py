@@ -28,6 +28,14 @@ the check.
 With `--rates`, the fixed-load phase runs once per offered load (each with its warm-up and
 alternating rounds, the load average recorded before and after) and the report is a table;
 saturation is measured once at the end.
+
+Where the tail comes from: each round records the machine's steal (CPU the hypervisor took
+away) and iowait from /proc/stat, and the relay runs with SENDGUARD_RELAY_TRACE (see
+sendguard/relay/trace.py), so for the slowest 1% of submits the report splits the latency into
+stages: waiting for a client slot, connect, SMTP session, waiting for a check worker, the
+check, waiting for the group commit, the commit, back to the client; with the CPU time and
+run-queue wait of the check and the commit, and whether a WAL checkpoint or a GC overlapped.
+`--trace PATH` keeps the relay's trace.
 """
 
 from __future__ import annotations
@@ -439,6 +447,7 @@ def main() -> int:
     parser.add_argument("--check-workers", type=int, help="[relay] check_workers (default: the relay's own)")
     parser.add_argument("--store", help="relay store URL (default: a SQLite file in a temporary directory)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--trace", metavar="PATH", help="keep the relay's stage trace (JSON lines) there")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--passthrough", nargs=3, type=int, metavar=("PORT", "UPSTREAM", "CONNS"), help=argparse.SUPPRESS
@@ -527,6 +536,8 @@ def main() -> int:
                 proc.wait(15)
         if results is not None:  # the relay has stopped: its trace is complete
             add_stages(results, trace_path)
+            if args.trace and trace_path.exists():
+                shutil.copyfile(trace_path, args.trace)
         shutil.rmtree(work, ignore_errors=True)
 
     report_rates(results, args) if args.rates else report(results, args)
@@ -586,6 +597,7 @@ def stages(sent: Sent, m: dict, commit: dict) -> dict[str, float]:
         "commit_cpu": 1000 * commit["cpu"],
         "commit_cpu_wait": 1000 * commit["cpu_wait"],
         "commit_batch": len(commit["ids"]) + commit["outcomes"],
+        "loop_wait": 1000 * m["loop_wait"],
     }
     return out
 
@@ -653,6 +665,7 @@ def _print_stages(rows: list[tuple[str, dict]]) -> None:
     print(
         f"\nwhere the slowest {TAIL_PERCENT:g}% of sendguard submits spent their time (mean ms per stage; "
         "cpu/wait: CPU time of the worker or database thread, and time it waited for a CPU; "
+        "loop wait: time the relay's event loop waited for a CPU while the message was in the relay; "
         "ckpt/gc: tail messages that overlapped a WAL checkpoint / a GC over 1 ms):"
     )
     short = {
@@ -663,7 +676,8 @@ def _print_stages(rows: list[tuple[str, dict]]) -> None:
     print(
         f"{'':>10}{'n':>4}{'submit':>8}"
         + "".join(f"{short[k]:>9}" for k in STAGES)
-        + f"{'chk cpu/wait':>14}{'cmt cpu/wait':>14}{'batch':>7}{'ckpt':>6}{'gc':>4}  baseline tail (clients)"
+        + f"{'chk cpu/wait':>14}{'cmt cpu/wait':>14}{'batch':>7}{'loop wait':>10}{'ckpt':>6}{'gc':>4}"
+        + "  baseline tail (clients)"
     )
     for label, row in rows:
         t, base = row["sendguard"].get("tail"), row["baseline"].get("tail", {})
@@ -675,7 +689,7 @@ def _print_stages(rows: list[tuple[str, dict]]) -> None:
             f"{label:>10}{t['tail']:>4}{t['tail_submit_ms']:>8.1f}"
             + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
             + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
-            + f"{ms['commit_batch']:>7.1f}{t['tail_during_checkpoint']:>6}{t['tail_during_gc']:>4}"
+            + f"{ms['commit_batch']:>7.1f}{ms['loop_wait']:>10.1f}{t['tail_during_checkpoint']:>6}{t['tail_during_gc']:>4}"
             + (f"  {base['tail_submit_ms']:.1f} ({base['tail_clients_ms']:.1f})" if base else "")
         )
         ms = t["all_ms"]
@@ -683,7 +697,7 @@ def _print_stages(rows: list[tuple[str, dict]]) -> None:
             f"{'(all)':>10}{t['traced']:>4}{'':>8}"
             + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
             + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
-            + f"{ms['commit_batch']:>7.1f}"
+            + f"{ms['commit_batch']:>7.1f}{ms['loop_wait']:>10.1f}"
         )
 
 

@@ -7,7 +7,8 @@ On, the relay appends JSON lines to that file:
 - one per message: its id and when its connection was accepted, its DATA ended, a check worker
   was free, the worker started and ended (with the worker's CPU time and its time waiting for a
   CPU), the loop read the verdict, the message joined the group commit, the loop saw it
-  stored, and the reply was handed to the socket;
+  stored, and the reply was handed to the socket; and how long the event loop waited for a
+  CPU meanwhile;
 - one per group commit: handed to a database thread, started, ended (with CPU and waiting for a
   CPU), and the ids it stored;
 - one per WAL checkpoint (start, end) and per garbage collection of the relay process over 1 ms.
@@ -69,7 +70,7 @@ def close() -> None:
 
 def begin(accepted: float | None) -> dict[str, Any]:
     """A new message in this task (its DATA just ended): stamps from here on go to it."""
-    stamps: dict[str, Any] = {"accepted": accepted, "data": time.monotonic()}
+    stamps: dict[str, Any] = {"accepted": accepted, "data": time.monotonic(), "loop_wait": sched()[1]}
     _stamps.set(stamps)
     return stamps
 
@@ -83,6 +84,8 @@ def stamp(name: str, value: Any = None) -> None:
 
 def end(stamps: dict[str, Any]) -> None:
     stamps["replied"] = time.monotonic()
+    # How long the event loop waited for a CPU while this message was in the relay.
+    stamps["loop_wait"] = sched()[1] - stamps["loop_wait"]
     _stamps.set(None)
     record(message=stamps)
 
