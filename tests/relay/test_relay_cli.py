@@ -169,3 +169,16 @@ def test_relay_on_a_busy_port_exits_2_without_traceback(tmp_path: Path) -> None:
         == f"sendguard: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_relay_never_defaults_to_a_single_check_worker(tmp_path: Path) -> None:
+    # One worker is one queue: whenever its process pauses, every message waits behind it (issue 6).
+    from sendguard.config import Config
+    from sendguard.relay.settings import load_settings
+
+    def workers(**relay: object) -> int:
+        config = Config.load(relay_config(tmp_path, "q.db", **relay))
+        return load_settings(config, upstream="127.0.0.1:2525").check_workers
+
+    assert workers() >= 2
+    assert workers(check_workers=1) == 1  # still possible when asked for

@@ -66,7 +66,7 @@ class RelaySettings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 300.0
     poll_seconds: float = 1.0
-    check_workers: int = 1  # guard worker processes
+    check_workers: int = 2  # guard worker processes
 
     def tls_context(self) -> ssl.SSLContext | None:
         """Server-side context for STARTTLS offered to clients, when a certificate is configured."""
@@ -174,8 +174,10 @@ def load_settings(config: Config, listen: str | None = None, upstream: str | Non
             "[relay] upstream_connections must be 1..64", section="relay", key="upstream_connections"
         )
 
-    # One core for the SMTP loop and the database, the rest (up to 4) for checking.
-    default_workers = max(1, min(4, (os.cpu_count() or 2) - 1))
+    # One core for the SMTP loop and the database, the rest (up to 4) for checking; but never a
+    # single worker: one worker is one queue, and near its capacity (about 150 msg/s on a busy
+    # 2-core machine) any pause of its process backs every message up behind it.
+    default_workers = max(2, min(4, (os.cpu_count() or 2) - 1))
     workers = get("check_workers", int, default_workers)
     if isinstance(workers, bool) or not 1 <= workers <= 64:
         raise config.error("[relay] check_workers must be 1..64", section="relay", key="check_workers")
