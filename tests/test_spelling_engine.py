@@ -273,7 +273,11 @@ def test_learn_vocabulary_leaves_out_slips_for_words_the_same_mail_writes(checke
 def test_learn_vocabulary_counts_every_use_not_only_the_reported_ones(checker: SpellChecker) -> None:
     """Written as a name mid-sentence, "Enpower" is never reported; the team's term is still learned
     for the texts that write it in lower case."""
-    texts = ["The deal is not in enpower yet.", "We booked it in Enpower today.", "Check Enpower for the P&L."]
+    texts = [
+        "The deal is not in enpower yet.",
+        "We booked it in Enpower today.",
+        "Check Enpower for the P&L.",
+    ]
     assert [m.word for m in checker.check(texts[0])] == ["enpower"]
     assert checker.learn_vocabulary(texts) == ["enpower"]
 
