@@ -439,7 +439,7 @@ def variants(
     rows = []
     edits = (*ONE_EDIT, "vowel-swap")
     choices = [(f"edits from {n} letters under every suffix", n, n, "legacy", edits) for n in (3, 4, 5, 6, 7)]
-    choices.append(("edits from 5 letters, from 4 but under .com/.net/.org", 5, 4, "legacy", edits))
+    choices.append(("edits from 5 letters, from 4 but not under .com/.net/.org", 5, 4, "legacy", edits))
     choices += [
         (f"short names under another suffix: {rule}", 5, 4, rule, ("tld-swap",))
         for rule in ("near", "legacy", "any")
