@@ -684,21 +684,22 @@ def _print_stages(rows: list[tuple[str, dict]]) -> None:
         if not t:
             print(f"{label:>10}  (no trace)")
             continue
-        ms = t["tail_ms"]
         print(
             f"{label:>10}{t['tail']:>4}{t['tail_submit_ms']:>8.1f}"
-            + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
-            + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
-            + f"{ms['commit_batch']:>7.1f}{ms['loop_wait']:>10.1f}{t['tail_during_checkpoint']:>6}{t['tail_during_gc']:>4}"
+            + _stage_cells(t["tail_ms"])
+            + f"{t['tail_during_checkpoint']:>6}{t['tail_during_gc']:>4}"
             + (f"  {base['tail_submit_ms']:.1f} ({base['tail_clients_ms']:.1f})" if base else "")
         )
-        ms = t["all_ms"]
-        print(
-            f"{'(all)':>10}{t['traced']:>4}{'':>8}"
-            + "".join(f"{ms[k]:>9.1f}" for k in STAGES)
-            + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
-            + f"{ms['commit_batch']:>7.1f}{ms['loop_wait']:>10.1f}"
-        )
+        print(f"{'(all)':>10}{t['traced']:>4}{'':>8}" + _stage_cells(t["all_ms"]))
+
+
+def _stage_cells(ms: dict[str, float]) -> str:
+    """One row's stage means (ms): each stage, CPU / CPU wait of the check and the commit, batch, loop wait."""
+    return (
+        "".join(f"{ms[k]:>9.1f}" for k in STAGES)
+        + f"{ms['check_cpu']:>8.1f}/{ms['check_cpu_wait']:<5.1f}{ms['commit_cpu']:>8.1f}/{ms['commit_cpu_wait']:<5.1f}"
+        + f"{ms['commit_batch']:>7.1f}{ms['loop_wait']:>10.1f}"
+    )
 
 
 def fsync_profile(folder: Path, count: int = 1000) -> dict[str, float]:
