@@ -13,8 +13,7 @@ Two questions, on public data (`../shared/corpora/spelling`, see its SOURCE.md):
    (it uses no dictionary; URLs, addresses, codes, numbers and pasted code are dropped), so the
    peers are not charged for URLs. Real mail has real typos, so sendguard's flags are hand
    labelled in `bench/labels/spelling_real_mail.tsv` (source path, word, label); a flag is a false
-   alarm unless it is labelled `typo`. sendguard checks each text as the spelling rule does, with
-   the names of the people in the message's headers as known names. No vocabulary is configured:
+   alarm unless it is labelled `typo`. No vocabulary is configured:
    an organisation would add its own terms (`[vocabulary] words`), so this is the out-of-the-box
    rate. A separate row gives the rate with the vocabulary `sendguard vocabulary` learns from
    *other* mail of the same organisation (`vocabulary.learn_from`), held out from the scored
@@ -57,7 +56,7 @@ from sendguard.message.model import Message
 from sendguard.message.parse import parse
 from sendguard.org.model import Directory, Org
 from sendguard.report import Severity
-from sendguard.rules.spelling import Spelling, header_names
+from sendguard.rules.spelling import Spelling
 from sendguard.spelling import SpellChecker, _tokens, find_dictionary
 from sendguard.vocabulary import learn_from
 
@@ -75,7 +74,6 @@ BENCH_ORG = Org("bench", (), Directory({}, {}))
 class Mail(NamedTuple):
     source: str  # path relative to the corpora
     text: str  # new text
-    names: frozenset[str]  # the people in its headers (`header_names`)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -122,10 +120,7 @@ def real_mail(quick: bool) -> list[Mail]:
     paths += sorted((ham / "easy-ham-1").iterdir())[::3] + sorted((ham / "hard-ham-1").iterdir())
     if quick:
         paths = paths[::16]
-    return [
-        Mail(str(path.relative_to(CORPORA)), msg.new_text, frozenset(header_names(msg)))
-        for path, msg in _parsed(paths)
-    ]
+    return [Mail(str(path.relative_to(CORPORA)), msg.new_text) for path, msg in _parsed(paths)]
 
 
 def held_out_mail(quick: bool) -> dict[str, list[Message]]:
@@ -305,12 +300,12 @@ def mail_flags(name: str, mail: list[Mail]) -> dict[str, Any]:
     verdicts: dict[str, bool] = {}  # the peers judge a word alone, so once per distinct word
     start = time.perf_counter()
     per_message: list[float] = []
-    for source, text, names in mail:
+    for source, text in mail:
         tokens = words_of(text)
         words += len(tokens)
         if isinstance(t, Sendguard) and not isinstance(t, SendguardUngated):
             one = time.perf_counter()
-            flags += [(source, m.word) for m in t.checker.check(text, names) if m.kind == "spelling"]
+            flags += [(source, m.word) for m in t.checker.check(text) if m.kind == "spelling"]
             per_message.append(time.perf_counter() - one)
             continue
         for w in tokens:
@@ -338,9 +333,9 @@ def vocabulary_flags(mail: list[Mail], lists: dict[str, list[Pair]], quick: bool
         learned[f"{corpus} (from {len(messages):,} held-out messages)"] = words
         on_lists[corpus] = [f"{w} ({misspellings[w]})" for w in words if w in misspellings]
         checker = SpellChecker(words)
-        for source, text, names in mail:
+        for source, text in mail:
             if source.split("/")[0] == corpus:
-                flags += [(source, m.word) for m in checker.check(text, names) if m.kind == "spelling"]
+                flags += [(source, m.word) for m in checker.check(text) if m.kind == "spelling"]
     return {"flags": flags, "learned": learned, "on_lists": on_lists}
 
 
@@ -355,12 +350,12 @@ def timing(name: str, mail: list[Mail], budget_words: int) -> dict[str, Any]:
     start = time.perf_counter()
     per_message = []
     suggested: dict[str, list[str]] = {}
-    for _, text, names in mail:
+    for _, text in mail:
         if words >= budget_words:
             break
         one = time.perf_counter()
         if isinstance(t, Sendguard):
-            t.checker.check(text, names)  # returns suggestions with each finding
+            t.checker.check(text)  # returns suggestions with each finding
         else:
             for w in words_of(text):
                 if t.wrong(w) and w not in suggested:
@@ -563,7 +558,7 @@ def _mail_summary(results: dict[tuple[str, str], Any], mail: list[Mail]) -> dict
             per_corpus.setdefault(corpus, Counter())["genuine" if label in GENUINE else label] += 1
         out[name] = {"words": r["words"], "flags": len(r["flags"]), "by_corpus": per_corpus}
     words_by_corpus: Counter[str] = Counter()
-    for source, text, _ in mail:
+    for source, text in mail:
         words_by_corpus[source.split("/")[0]] += len(words_of(text))
     out["words_by_corpus"] = dict(words_by_corpus)
     return out
@@ -691,8 +686,8 @@ def markdown(r: dict[str, Any]) -> str:
 def _label_sheet(quick: bool) -> Iterator[str]:
     """Rows to hand-label: every sendguard flag on real mail with its line (for `--sheet`)."""
     checker = SpellChecker()
-    for source, text, names in real_mail(quick):
-        for m in checker.check(text, names):
+    for source, text in real_mail(quick):
+        for m in checker.check(text):
             if m.kind == "spelling":
                 start = text.rfind("\n", 0, m.start) + 1
                 end = text.find("\n", m.end)

@@ -613,17 +613,11 @@ class SpellChecker:
 
     # -- text ------------------------------------------------------------------------------------
 
-    def check(self, text: str, names: Iterable[str] = ()) -> list[Misspelling]:
-        """Misspelled words and missing possessive apostrophes in `text`, in order of position.
-
-        `names` are words known to name someone in this text's context, in any case: the people
-        a message is from and to ("Adrianne," greets the To: Adrianne Engler; "mike grigsby"
-        signs it), who are not in any dictionary.
-        """
+    def check(self, text: str) -> list[Misspelling]:
+        """Misspelled words and missing possessive apostrophes in `text`, in order of position."""
         text = text.translate(_APOSTROPHES)  # same length, so offsets still index the caller's text
         tokens = list(_tokens(text))
-        names = {form for name in names for form in (name.lower(), name.lower().capitalize())}
-        names |= {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
+        names = {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
         names |= {w[:-2] for w, _, _ in tokens if _is_capitalised(w) and w.endswith("'s")}  # Calpine's
         # A word written elsewhere in this text as a name or an acronym is one here too (alsa, ALSA).
         names |= {w.lower() for w in names} | {w.lower() for w, _, _ in tokens if w.isupper() and len(w) > 1}

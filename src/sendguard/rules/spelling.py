@@ -8,9 +8,8 @@ side's words), and leaves alone what is not prose: URLs, addresses, file names, 
 (INC-4821, PO#12345), numbers, acronyms, product-style names (RevCalc) and people's names, and
 what nobody would call a misspelling: titles in a list of links, lines in another language, a
 word in quotes ("aplay"), a word hyphenated at a line break. Account names, aliases, contact
-names and your domains are known words, and so are the names of the people the message is from
-and to ("Adrianne," to Adrianne Engler) and everything in `[vocabulary] words` (`sendguard
-vocabulary` proposes those from your team's mail). Unknown
+names and your domains are known words, and so is everything in `[vocabulary] words`
+(`sendguard vocabulary` proposes those from your team's mail). Unknown
 words that do not look like a slip for a real word (trade jargon, other languages) are not
 reported. It also catches "yesterdays outage" and "last weeks invoice", which every dictionary
 accepts but which need an apostrophe. Suggestions come from a fast word list, so a message with
@@ -43,22 +42,6 @@ from sendguard.spelling import Misspelling, SpellChecker
 # The subject of a reply or forward is the other side's; only a fresh subject is the author's.
 REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 SHOWN_SUGGESTIONS = 3
-
-
-_NAME_PART = re.compile(r"[^\W\d_]{2,}")
-
-
-def header_names(msg: Message) -> set[str]:
-    """The words naming the people a message is from and to: their display names and the parts of
-    personal addresses (mike.grigsby@ -> mike, grigsby), lower-cased."""
-    names: set[str] = set()
-    for address in [msg.sender, *msg.recipients, *msg.reply_to]:
-        if address is None:
-            continue
-        names.update(w.lower() for w in _NAME_PART.findall(address.display_name))
-        local = address.address.rpartition("@")[0]
-        names.update(w.lower() for w in _NAME_PART.findall(local) if len(w) >= 3)
-    return names
 
 
 def org_words(org: Org) -> list[str]:
@@ -97,9 +80,8 @@ class Spelling(Rule):
         return "\n\n".join(parts)
 
     def _findings(self, msg: Message) -> Iterator[Finding]:
-        names = header_names(msg)
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
-            for slip in self.checker.check(msg.subject, names):
+            for slip in self.checker.check(msg.subject):
                 yield self._finding(slip, header_location("Subject", msg.subject, slip.start, slip.end))
         for block in msg.new_blocks():
             # Check a run of lines as one text so sentences (and names) are seen across line wraps.
@@ -107,7 +89,7 @@ class Spelling(Rule):
             for line in block:
                 starts.append(pos)
                 pos += len(line.text) + 1
-            for slip in self.checker.check("\n".join(line.text for line in block), names):
+            for slip in self.checker.check("\n".join(line.text for line in block)):
                 i = bisect_right(starts, slip.start) - 1
                 line, offset = block[i], starts[i]
                 end = min(slip.end - offset, len(line.text))  # "last weeks" may wrap over two lines
