@@ -13,7 +13,6 @@ dispatcher round trip (see Store.write).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 
@@ -102,14 +101,6 @@ class Writer:
     def _traced_commit(
         self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
     ) -> tuple[list[str], list[Outgoing], int]:
-        start, (cpu, wait) = time.monotonic(), trace.sched()
-        result = self._commit(adds, outcomes, claim)
-        cpu_end, wait_end = trace.sched()
-        trace.record(
-            commit=[start, time.monotonic()],
-            cpu=cpu_end - cpu,
-            cpu_wait=wait_end - wait,
-            ids=result[0],
-            outcomes=len(outcomes),
-        )
+        result, (start, end, cpu, wait) = trace.timed(self._commit, adds, outcomes, claim)
+        trace.record(commit=[start, end], cpu=cpu, cpu_wait=wait, ids=result[0], outcomes=len(outcomes))
         return result

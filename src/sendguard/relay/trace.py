@@ -27,7 +27,10 @@ import json
 import os
 import threading
 import time
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+T = TypeVar("T")
 
 ENV = "SENDGUARD_RELAY_TRACE"
 GC_REPORTED_SECONDS = 0.001
@@ -48,6 +51,14 @@ def sched() -> tuple[float, float]:
     with open("/proc/thread-self/schedstat", "rb") as f:
         wait = f.read().split()[1]
     return time.thread_time(), int(wait) / 1e9
+
+
+def timed(fn: Callable[..., T], *args: Any) -> tuple[T, list[float]]:
+    """`fn(*args)`, and [start, end, CPU seconds, seconds waiting for a CPU] of the calling thread."""
+    start, (cpu, wait) = time.monotonic(), sched()
+    result = fn(*args)
+    cpu_end, wait_end = sched()
+    return result, [start, time.monotonic(), cpu_end - cpu, wait_end - wait]
 
 
 def record(**fields: Any) -> None:
