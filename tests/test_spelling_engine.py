@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -301,3 +304,24 @@ def test_the_dictionaries_are_searched_for_a_few_words_per_text(monkeypatch: pyt
     own.check(text)
     assert calls == [("neigbourhood", True), ("zorblaxquent", False), ("flurbleworth", False)]
     assert flagged(own, "The neigbourhood office.") == ["neigbourhood"]
+
+
+def test_suggestions_are_the_same_in_every_process() -> None:
+    """Candidates tied on score come from sets, whose order follows the per-process string hash;
+    a message must still get the same suggestions from the CLI, the relay and every campaign worker."""
+    words = ["guage", "aeriel", "burried", "concider", "compatability", "eyar"]  # words with tied candidates
+    script = (
+        "import sys\nfrom sendguard.spelling import SpellChecker\nc = SpellChecker()\n"
+        "for w in sys.argv[1:]:\n    print(w, [m.suggestions for m in c.check(w)])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, *words],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (0, 1, 2, 3)
+    }
+    assert len(outputs) == 1, outputs

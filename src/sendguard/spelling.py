@@ -477,7 +477,9 @@ class SpellChecker:
                 )  # typists keep the first letter
             )
 
-        ranked = sorted(candidates, key=score, reverse=True)
+        # Ties in alphabetical order: the candidates come from sets, whose order changes from run
+        # to run (string hashing), and the same message must get the same suggestions every time.
+        ranked = sorted(sorted(candidates), key=score, reverse=True)
         return tuple(_match_case(word, self._proper_case(c) if i < 10 else c) for i, c in enumerate(ranked))
 
     def _proper_case(self, key: str) -> str:
@@ -617,7 +619,7 @@ class SpellChecker:
         """Misspelled words and missing possessive apostrophes in `text`, in order of position."""
         text = text.translate(_APOSTROPHES)  # same length, so offsets still index the caller's text
         tokens = list(_tokens(text))
-        names = {w for w, s, _ in tokens if not _sentence_start(text, s) and _is_capitalised(w)}
+        names = {w for w, s, _ in tokens if _is_capitalised(w) and not _sentence_start(text, s)}
         names |= {w[:-2] for w, _, _ in tokens if _is_capitalised(w) and w.endswith("'s")}  # Calpine's
         # A word written elsewhere in this text as a name or an acronym is one here too (alsa, ALSA).
         names |= {w.lower() for w in names} | {w.lower() for w, _, _ in tokens if w.isupper() and len(w) > 1}
@@ -638,7 +640,7 @@ class SpellChecker:
             words_on_line[line] = words_on_line.get(line, 0) + 1
             if self._hyphenated_ok(word):
                 continue
-            for part, offset in _hyphen_parts(word):
+            for part, offset in _hyphen_parts(word) if "-" in word else ((word, 0),):
                 if (
                     len(part) > 1
                     and part.lower() not in names
@@ -685,6 +687,8 @@ class SpellChecker:
         return found
 
     def _ignorable(self, word: str, text: str, start: int, names: set[str]) -> bool:
+        if word.islower():  # most words: none of the tests on capitals below can apply
+            return word in names or not _LATIN.match(word) or len(word.replace("'", "").replace("-", "")) <= 1
         letters = word.replace("'", "").replace("-", "")
         if len(letters) <= 1 or not _LATIN.match(word):
             return True  # single letters, and words in other scripts, are not ours to judge
@@ -835,6 +839,9 @@ def _tokens(text: str) -> Iterator[tuple[str, int, int]]:
 def _line_tokens(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
     for chunk in _CHUNK.finditer(text, start, end):
         raw = chunk.group(0)
+        if raw.isalpha():
+            yield raw, chunk.start(), chunk.end()  # most chunks: one plain word, prose by every test below
+            continue
         left = len(raw) - len(raw.lstrip(_LEADING))
         core = raw[left:].rstrip(_TRAILING)
         if not core or not _prose_chunk(core):
@@ -975,6 +982,8 @@ def _possessives(text: str, tokens: list[tuple[str, int, int]]) -> Iterator[Miss
     """Missing possessive apostrophes before a noun: "yesterdays outage", "last weeks invoice"."""
     for i, (word, start, end) in enumerate(tokens):
         lower = word.lower()
+        if lower not in _SHORT_TIME and lower not in _PERIODS:
+            continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None or not _same_phrase(text, end, nxt[1]) or not _noun_like(nxt[0]):
             continue
