@@ -24,6 +24,13 @@ the check.
     .venv/bin/python bench/relay_bench.py                 # 200 msg/s for 30 s, 16 clients
     .venv/bin/python bench/relay_bench.py --rate 100 --duration 10 --saturation 5
     .venv/bin/python bench/relay_bench.py --rates 50,100,150,200   # one row per offered load
+    .venv/bin/python bench/relay_bench.py --real-mail 300 --rates 75,125   # real mail, not the example
+
+The example message is a short business reply (~1 KB). `--real-mail N` sends a mix of N real
+messages instead (Enron sent mail and SpamAssassin ham from ../shared/corpora, re-addressed from
+the example org's sender to its customer, those the guard does not block), whose sizes run from
+a few hundred bytes to tens of KB: the check's time grows with the text, so the tail on real mail
+is the guard's time on the largest messages.
 
 With `--rates`, the fixed-load phase runs once per offered load (each with its warm-up and
 alternating rounds, the load average recorded before and after) and the report is a table;
@@ -55,6 +62,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,9 +172,65 @@ class Arrivals:
             time.sleep(0.1)
 
 
-def message(template: bytes, bench_id: str) -> bytes:
+def message(templates: list[bytes], bench_id: str) -> bytes:
+    """One of `templates` (the same one for the same id, so both relays get the same mix), tagged."""
+    template = templates[zlib.crc32(bench_id.encode()) % len(templates)]
     return f"X-Bench-Id: {bench_id}\r\n".encode() + template.replace(
         b"Message-ID: <reply-0001@revcalc.io>", f"Message-ID: <{bench_id}@bench.revcalc.io>".encode()
+    )
+
+
+def real_mail(n: int) -> list[bytes]:
+    """`n` real messages (Enron sent mail and SpamAssassin ham, alternating, seeded sample) as the
+    example org's sender would send them to its customer: From, To and Cc replaced, the rest kept.
+    Only those the guard does not block: a held message takes the same check and commit, but its
+    550 never reaches the sink, whose arrivals time the end-to-end latency."""
+    import random
+
+    import sendguard
+    from sendguard.errors import InputError
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from speed_bench import CORPORA, readdress
+
+    if not CORPORA.is_dir():
+        raise SystemExit(f"relay_bench: --real-mail reads {CORPORA}, which is not there")
+    enron = sorted(
+        p for p in (CORPORA / "enron" / "maildir").rglob("*") if p.is_file() and "sent" in p.parts[-2]
+    )
+    ham = sorted((CORPORA / "spamassassin-ham").rglob("*.txt"))
+    rng = random.Random(20261123)
+    pool = [
+        p
+        for pair in zip(rng.sample(enron, len(enron)), rng.sample(ham, len(ham)), strict=False)
+        for p in pair
+    ]
+    guard = sendguard.load(EXAMPLE_ORG / "sendguard.toml")
+    out: list[bytes] = []
+    for path in pool:
+        raw = path.read_bytes()
+        if raw.startswith(b"From "):
+            raw = raw.split(b"\n", 1)[1]  # the mbox envelope line
+        head, sep, body = readdress(raw, RCPTS, []).partition(b"\n\n")
+        head = re.sub(rb"(?im)^from:.*(?:\n[ \t].*)*$", f"From: Sam Carter <{SENDER}>".encode(), head)
+        raw = head + sep + body
+        try:
+            if guard.check(raw).verdict != "block":
+                out.append(raw)
+        except InputError:
+            continue
+        if len(out) == n:
+            break
+    return out
+
+
+def _describe(templates: list[bytes]) -> str:
+    if len(templates) == 1:
+        return f"message {len(templates[0])} bytes"
+    sizes = sorted(len(t) for t in templates)
+    return (
+        f"{len(sizes)} real messages ({pct(sizes, 50) / 1024:.1f} KiB median, "
+        f"p99 {pct(sizes, 99) / 1024:.1f} KiB, largest {sizes[-1] / 1024:.0f} KiB)"
     )
 
 
@@ -188,7 +252,7 @@ async def _send_one(port: int, raw: bytes) -> tuple[bool, str | None]:
 
 
 async def fixed_load(
-    port: int, template: bytes, tag: str, rate: float, duration: float, clients: int
+    port: int, templates: list[bytes], tag: str, rate: float, duration: float, clients: int
 ) -> list[Sent]:
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(clients)
@@ -201,13 +265,15 @@ async def fixed_load(
         bench_id = f"{tag}-{i}"
         async with gate:
             free = loop.time()
-            ok, relay_id = await _send_one(port, message(template, bench_id))
+            ok, relay_id = await _send_one(port, message(templates, bench_id))
         return Sent(bench_id, start_wall + i / rate, loop.time() - due, ok, due, free - due, relay_id)
 
     return await asyncio.gather(*(one(i) for i in range(int(rate * duration))))
 
 
-async def saturate(port: int, template: bytes, tag: str, seconds: float, clients: int) -> tuple[int, int]:
+async def saturate(
+    port: int, templates: list[bytes], tag: str, seconds: float, clients: int
+) -> tuple[int, int]:
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     counts = [0, 0]
@@ -215,7 +281,7 @@ async def saturate(port: int, template: bytes, tag: str, seconds: float, clients
     async def client(c: int) -> None:
         i = 0
         while loop.time() < end:
-            ok, _ = await _send_one(port, message(template, f"{tag}-{c}-{i}"))
+            ok, _ = await _send_one(port, message(templates, f"{tag}-{c}-{i}"))
             counts[0 if ok else 1] += 1
             i += 1
 
@@ -284,7 +350,7 @@ class Target:
 
 
 def fixed_round(
-    target: Target, number: int, seconds: float, args: argparse.Namespace, template: bytes
+    target: Target, number: int, seconds: float, args: argparse.Namespace, templates: list[bytes]
 ) -> None:
     print(f"  round {number}: {target.name}, {args.rate:g} msg/s for {seconds:g} s", flush=True)
     cpu_before, load_before, sink_before, machine_before = (
@@ -295,7 +361,7 @@ def fixed_round(
     )
     sent = asyncio.run(
         fixed_load(
-            target.port, template, f"{_tag(args)}{target.name}-{number}", args.rate, seconds, args.clients
+            target.port, templates, f"{_tag(args)}{target.name}-{number}", args.rate, seconds, args.clients
         )
     )
     target.machine = [t + a - b for t, a, b in zip(target.machine, cpu_times(), machine_before, strict=True)]
@@ -313,7 +379,11 @@ def _tag(args: argparse.Namespace) -> str:
 
 
 def summarise(
-    target: Target, arrivals: Arrivals, args: argparse.Namespace, template: bytes, saturation: bool = True
+    target: Target,
+    arrivals: Arrivals,
+    args: argparse.Namespace,
+    templates: list[bytes],
+    saturation: bool = True,
 ) -> dict:
     ok = [s for s in target.sent if s.ok]
     arrivals.wait_for([s.bench_id for s in ok], timeout=60)
@@ -340,7 +410,7 @@ def summarise(
     if saturation and args.saturation > 0:
         print(f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True)
         done, errors = asyncio.run(
-            saturate(target.port, template, f"{target.name}-sat", args.saturation, args.clients)
+            saturate(target.port, templates, f"{target.name}-sat", args.saturation, args.clients)
         )
         result["saturation_per_s"] = done / args.saturation
         result["saturation_errors"] = errors
@@ -351,7 +421,7 @@ def measure(
     targets: list[Target],
     arrivals: Arrivals,
     args: argparse.Namespace,
-    template: bytes,
+    templates: list[bytes],
     saturation: bool = True,
 ) -> dict:
     """Warm up, then alternate the targets in `--rounds` rounds, so a change in the machine's
@@ -359,16 +429,18 @@ def measure(
     for target in targets:
         print(f"  {target.name}: warm-up", flush=True)
         asyncio.run(
-            fixed_load(target.port, template, f"{_tag(args)}{target.name}-warm", args.rate, 2.0, args.clients)
+            fixed_load(
+                target.port, templates, f"{_tag(args)}{target.name}-warm", args.rate, 2.0, args.clients
+            )
         )
     for number in range(1, args.rounds + 1):
         for target in targets:
-            fixed_round(target, number, args.duration / args.rounds, args, template)
-    return {target.name: summarise(target, arrivals, args, template, saturation) for target in targets}
+            fixed_round(target, number, args.duration / args.rounds, args, templates)
+    return {target.name: summarise(target, arrivals, args, templates, saturation) for target in targets}
 
 
 def measure_rates(
-    targets: list[Target], arrivals: Arrivals, args: argparse.Namespace, template: bytes
+    targets: list[Target], arrivals: Arrivals, args: argparse.Namespace, templates: list[bytes]
 ) -> dict:
     """`measure` once per offered load in `--rates` (fresh figures each time), then saturation."""
     rows = []
@@ -377,7 +449,7 @@ def measure_rates(
         print(f"offered load {rate:g} msg/s (load average {load_before:.2f})", flush=True)
         fresh = [Target(t.name, t.port, t.pid, t.sink_pid) for t in targets]
         figures = measure(
-            fresh, arrivals, argparse.Namespace(**{**vars(args), "rate": rate}), template, False
+            fresh, arrivals, argparse.Namespace(**{**vars(args), "rate": rate}), templates, False
         )
         rows.append({"rate": rate, "load_before": load_before, "load_after": os.getloadavg()[0], **figures})
     results: dict = {"rates": rows}
@@ -388,22 +460,22 @@ def measure_rates(
                 f"  {target.name}: saturation, {args.clients} clients for {args.saturation:g} s", flush=True
             )
             done, errors = asyncio.run(
-                saturate(target.port, template, f"{target.name}-sat", args.saturation, args.clients)
+                saturate(target.port, templates, f"{target.name}-sat", args.saturation, args.clients)
             )
             results["saturation"][target.name] = {"per_s": done / args.saturation, "errors": errors}
     return results
 
 
-def guard_profile(template: bytes) -> dict:
+def guard_profile(templates: list[bytes]) -> dict:
     """Check time of the bench message, and each rule's mean time over the example messages."""
     import sendguard
 
     guard = sendguard.load(EXAMPLE_ORG / "sendguard.toml")
-    raw = message(template, "profile")
-    for _ in range(20):
+    raws = [message([t], "profile") for t in templates]
+    for raw in (raws * 20)[:20]:
         guard.check(raw)
     times = []
-    for _ in range(300):
+    for raw in raws * max(1, 300 // len(raws)):  # the bench's message 300 times, or each of a mix
         t = time.perf_counter()
         guard.check(raw)
         times.append(time.perf_counter() - t)
@@ -446,6 +518,12 @@ def main() -> int:
     )
     parser.add_argument("--check-workers", type=int, help="[relay] check_workers (default: the relay's own)")
     parser.add_argument("--store", help="relay store URL (default: a SQLite file in a temporary directory)")
+    parser.add_argument(
+        "--real-mail",
+        type=int,
+        metavar="N",
+        help="send a mix of N real messages from ../shared/corpora instead of the example message",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--trace", metavar="PATH", help="keep the relay's stage trace (JSON lines) there")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
@@ -467,7 +545,8 @@ def main() -> int:
     ):
         parser.error("--rate and --duration must be positive, --clients and --rounds at least 1")
 
-    template = MESSAGE.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    templates = real_mail(args.real_mail) if args.real_mail else [MESSAGE.read_bytes()]
+    templates = [t.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for t in templates]
     work = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     procs: list[subprocess.Popen] = []
     results: dict | None = None
@@ -513,18 +592,18 @@ def main() -> int:
 
         print(
             f"relay_bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run "
-            f"(other work on the machine skews every figure), message {len(template)} bytes, {len(RCPTS)} recipients"
+            f"(other work on the machine skews every figure), {_describe(templates)}, {len(RCPTS)} recipients"
         )
         targets = [
             Target("baseline", base_port, base.pid, sink.pid),
             Target("sendguard", relay_port, relay.pid, sink.pid),
         ]
         results = (
-            measure_rates(targets, arrivals, args, template)
+            measure_rates(targets, arrivals, args, templates)
             if args.rates
-            else measure(targets, arrivals, args, template)
+            else measure(targets, arrivals, args, templates)
         )
-        results["guard"] = guard_profile(template)
+        results["guard"] = guard_profile(templates)
         results["load_average_after"] = os.getloadavg()[0]
         if "://" not in store:  # a SQLite file beside the config: what its commits wait for
             results["disk_fsync_ms"] = fsync_profile(org)
@@ -796,7 +875,7 @@ def report_rates(results: dict, args: argparse.Namespace) -> None:
         )
     guard = results["guard"]
     print(
-        f"guard.check on this message: p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
+        f"guard.check on the messages sent (in this process): p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
         f"(parse {guard['parse_ms_mean']:.2f} ms mean over the examples)"
     )
     print(f"load average after the run: {results['load_average_after']:.1f}")
@@ -857,7 +936,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
             "saturation throughput", base["saturation_per_s"], relay["saturation_per_s"], "msg/s", added=False
         )
     print(
-        f"\nguard.check on this message: p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
+        f"\nguard.check on the messages sent (in this process): p50 {guard['check_ms_p50']:.2f} ms, p99 {guard['check_ms_p99']:.2f} ms "
         f"(parse {guard['parse_ms_mean']:.2f} ms mean over the examples)"
     )
     slow = list(guard["rule_ms_mean"].items())[:3]

@@ -64,6 +64,23 @@ def test_realmail_on_a_handful_of_messages() -> None:
 
 
 @needs_corpora
+def test_relay_bench_real_mail_is_sent_as_the_example_org() -> None:
+    from email import message_from_bytes
+
+    import relay_bench
+    import sendguard
+
+    mix = relay_bench.real_mail(6)
+    guard = sendguard.load(relay_bench.EXAMPLE_ORG / "sendguard.toml")
+    assert len(mix) == 6
+    for raw in mix:
+        msg = message_from_bytes(raw)
+        assert msg.get_all("From") == [f"Sam Carter <{relay_bench.SENDER}>"]
+        assert msg.get_all("To") == [", ".join(relay_bench.RCPTS)] and msg["Cc"] is None
+        assert guard.check(raw).verdict != "block"  # held mail would never reach the bench's sink
+
+
+@needs_corpora
 def test_speed_on_a_handful_of_messages() -> None:
     import speed_bench
 
