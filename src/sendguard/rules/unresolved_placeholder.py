@@ -42,6 +42,7 @@ LOOSE_TAGS = [
     re.compile(r"(?<![{$!%\w])\{([A-Za-z_][\w.]{0,40})\}(?!\})"),  # {first_name}; in a subject, any {word}
 ]
 SUBJECT_BRACES = LOOSE_TAGS[3]
+TAG_CHARACTERS = re.compile(r"[{|%<\[]")  # one of these is in every tag syntax above
 MERGE_FIELD_WORDS = {
     "name", "names", "firstname", "lastname", "fullname", "fname", "lname", "first", "last", "surname", "company",
     "email", "date", "amount", "address", "phone", "salutation", "city", "country", "account", "customer",
@@ -60,6 +61,8 @@ def looks_like_merge_field(name: str) -> bool:
 
 def placeholders(text: str, *, subject: bool = False) -> list[re.Match[str]]:
     """Merge tags in `text`, in order. In a subject any `{word}` counts, except test markers like {Test}."""
+    if not TAG_CHARACTERS.search(text):
+        return []  # most lines: every syntax above needs one of these characters
     found: list[re.Match[str]] = []
     candidates = [m for p in DISTINCT_TAGS for m in p.finditer(text)]
     for pattern in LOOSE_TAGS:
