@@ -10,9 +10,14 @@ What it measures, and why this way:
   subdomains), that sit under suffixes nobody can register (.gov, .edu), or that sendguard ranks
   at least as close to another account's domain, are excluded and counted.
 * **False alarms.** Every domain in the headers of real mail (SpamAssassin ham, Enron) that is not
-  in the directory is an unrelated domain; the share flagged is the false-alarm rate. The domains
-  named in the same messages' bodies (links, addresses), none of them in the headers, are a second
-  set, reported beside it: rules tuned on the header set must hold there too.
+  in the directory is an unrelated domain, "minus true lookalikes" (the brief's words): a flagged
+  real domain that dnstwist itself generates from the known domain it was matched to (or whose
+  registrable domain it generates: `mail.sial.org` for `sial.com`) is a true lookalike, since
+  that is exactly what the recall test asks to flag, and the synthetic directory happened to
+  hold its original. A flag that dnstwist would not generate is a false alarm. Both counts are
+  reported: all flags on real domains, and the false alarms among them. The domains named in the
+  same messages' bodies (links, addresses), none of them in the headers, are a second set,
+  reported beside it: rules tuned on the header set must hold there too.
 * **Variants.** Recall and false alarms for each shortest label allowed one-edit matches (the
   measurement behind `LookalikeIndex.min_edit_length`), and for the ways of treating a short name
   under another suffix.
@@ -42,6 +47,7 @@ import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +231,18 @@ def dnstwist_permutations(domain: str) -> list[tuple[str, str]]:
     return [(p["fuzzer"], p["domain"]) for p in fuzzer.permutations() if p["fuzzer"] != "*original"]
 
 
+@cache
+def _permutations_of(known: str) -> dict[str, str]:
+    return {perm: fuzzer for fuzzer, perm in dnstwist_permutations(known)}
+
+
+def true_lookalike(domain: str, known: str) -> str | None:
+    """The dnstwist fuzzer that generates `domain` (or its registrable domain) from `known`, if any."""
+    _, label, suffix = split_domain(domain)
+    perms = _permutations_of(known)
+    return perms.get(domain) or perms.get(f"{label}.{suffix}")
+
+
 def sample_permutations(
     sample: list[str], per_fuzzer_cap: int, rng: random.Random, workers: int = 2
 ) -> list[tuple[str, str, str]]:
@@ -363,6 +381,10 @@ def measure_false_alarms(
     domains, messages, corpora = header
     unrelated = sorted(d for d in domains if not index.is_known(d))
     flagged = [(d, m) for d, m in ((d, index.match(d)) for d in unrelated) if m is not None]
+    judged = [(d, m, true_lookalike(d, m.known)) for d, m in flagged]
+    true = [(d, m, fuzzer) for d, m, fuzzer in judged if fuzzer]
+    false = [(d, m) for d, m, fuzzer in judged if not fuzzer]
+    scored = len(unrelated) - len(true)  # unrelated domains minus the true lookalikes among them
     registrable = {".".join(split_domain(d)[1:]) for d in unrelated}
     flagged_registrable = {".".join(split_domain(d)[1:]) for d, _ in flagged}
     return {
@@ -373,18 +395,17 @@ def measure_false_alarms(
         "flagged": len(flagged),
         "rate": len(flagged) / len(unrelated) if unrelated else None,
         "rate_interval": wilson_interval(len(flagged), len(unrelated)),
+        "true_lookalikes": len(true),
+        "false": len(false),
+        "false_rate": len(false) / scored if scored else None,
+        "false_rate_interval": wilson_interval(len(false), scored),
+        "scored": scored,
+        "true_examples": [f"{d} ~ {m.known} (dnstwist {fuzzer})" for d, m, fuzzer in true[:15]],
+        "false_examples": [f"{d} ~ {m.known} ({m.kind})" for d, m in false[:15]],
         "flagged_registrable": len(flagged_registrable),
         "rate_registrable": len(flagged_registrable) / len(registrable) if registrable else None,
         "by_kind": dict(Counter(m.kind for _, m in flagged)),
-        # the very same name, a hyphen or the suffix aside (nichols-law.com / nicholslaw.com): a
-        # lookalike by any reading, though the synthetic directory put it there by chance
-        "same_name": sum(_name(d) == _name(m.known) for d, m in flagged),
-        "examples": [f"{d} ~ {m.known} ({m.kind})" for d, m in flagged[:15]],
     }
-
-
-def _name(domain: str) -> str:
-    return flatten(split_domain(domain)[1])
 
 
 def wilson_interval(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -438,15 +459,14 @@ def variants(
     """Recall on the fuzzers each choice affects, and false alarms on every unrelated set, per variant."""
     rows = []
     edits = (*ONE_EDIT, "vowel-swap")
-    choices = [(f"edits from {n} letters under every suffix", n, n, "legacy", edits) for n in (3, 4, 5, 6, 7)]
-    choices.append(("edits from 5 letters, from 4 but not under .com/.net/.org", 5, 4, "legacy", edits))
+    choices = [(f"edits from {n} letters", n, "legacy", edits) for n in (3, 4, 5, 6, 7)]
     choices += [
-        (f"short names under another suffix: {rule}", 5, 4, rule, ("tld-swap",))
+        (f"short names under another suffix: {rule}", 4, rule, ("tld-swap",))
         for rule in ("near", "legacy", "any")
     ]
-    for name, length, short, rule, fuzzers in choices:
+    for name, length, rule, fuzzers in choices:
         with _short_name_suffixes(rule):
-            index = LookalikeIndex(directory, min_edit_length=length, short_edit_length=short)
+            index = LookalikeIndex(directory, min_edit_length=length)
             recall = measure_recall(index, directory, [p for p in perms if p[1] in fuzzers])
             alarms = {key: measure_false_alarms(index, found) for key, found in unrelated.items()}
         if fuzzers[0] in ONE_EDIT:
@@ -460,11 +480,11 @@ def variants(
             {
                 "variant": name,
                 "min_edit_length": length,
-                "short_edit_length": short,
                 "short_suffix": rule,
                 "recall": figures,
-                "false_alarms": {key: (a.get("flagged"), a.get("rate")) for key, a in alarms.items()},
-                "shipped": (length, short, rule) == (5, 4, "legacy"),
+                "false_alarms": {key: (a.get("false"), a.get("false_rate")) for key, a in alarms.items()},
+                "flags": {key: (a.get("flagged"), a.get("rate")) for key, a in alarms.items()},
+                "shipped": (length, rule) == (LookalikeIndex({}).min_edit_length, "legacy"),
             }
         )
     return rows
@@ -591,7 +611,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "one_edit_recall_long": pooled_recall(recall, ONE_EDIT, "_long"),
         "one_edit_recall_short": pooled_recall(recall, ONE_EDIT, "_short"),
         "min_edit_length": index.min_edit_length,
-        "short_edit_length": index.short_edit_length,
+        "short_name_length": index.short_name_length,
         "false_alarms": false_alarms,
         "false_alarms_body": false_alarms_body,
         "realism": realism,
@@ -628,12 +648,15 @@ def targets(
                     "met": overall >= 0.99,
                 }
             )
-    if false_alarms.get("rate") is not None:
+    if false_alarms.get("false_rate") is not None:
+        fa = false_alarms
         rows.append(
             {
-                "target": "lookalike false alarms < 0.1% of unrelated domains",
-                "measured": f"{false_alarms['flagged']} of {false_alarms['domains']:,} = {_pct(false_alarms['rate'])}",
-                "met": false_alarms["rate"] < 0.001,
+                "target": "lookalike false alarms < 0.1% of unrelated domains (minus true lookalikes)",
+                "measured": f"{fa['false']} of {fa['scored']:,} = {_pct(fa['false_rate'])}; flagged in all "
+                f"{fa['flagged']} of {fa['domains']:,} = {_pct(fa['rate'])}, of them {fa['true_lookalikes']} "
+                "that dnstwist generates from the domain they were matched to",
+                "met": fa["false_rate"] < 0.001,
             }
         )
     rows.append(
@@ -662,9 +685,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"Directory: {r['directory']['accounts']:,} synthetic accounts, {r['directory']['domains']:,} domains. "
         f"{r['permutations']:,} dnstwist permutations of {r['sample_domains']} sampled known domains "
         "(all fuzzers, DNS off, at most a fixed number per fuzzer and domain). A hit is flagged *and* "
-        f"mapped to the source's account. Edit-distance matching starts at labels of {t} characters "
-        f"({r['short_edit_length']} under a suffix other than .com, .net and .org); the column "
-        f"'labels ≥ {t}' leaves out sources with shorter labels.",
+        f"mapped to the source's account. Edit-distance matching starts at labels of {t} characters; "
+        f"the column 'labels ≥ {t}' leaves out sources with shorter labels.",
         "",
         f"| fuzzer | target | scored | recall | recall (labels ≥ {t}) | recall (shorter) | excluded: known / unregistrable / tied / closer to another |",
         "|---|---|---|---|---|---|---|",
@@ -688,27 +710,35 @@ def to_markdown(results: dict[str, Any]) -> str:
     else:
         lines.append(
             f"{fa['domains']:,} distinct domains from the headers of {fa['messages']:,} messages "
-            f"({', '.join(fa['corpora'])}), none in the directory: **{fa['flagged']} flagged = {_pct(fa['rate'])}** "
-            f"(95% interval {_pct(fa['rate_interval'][0])}–{_pct(fa['rate_interval'][1])}; target < 0.1%); "
-            f"by registrable domain {fa['flagged_registrable']} of {fa['registrable_domains']:,} = "
-            f"{_pct(fa['rate_registrable'])}. By kind: {fa['by_kind'] or 'none'}."
+            f"({', '.join(fa['corpora'])}), none in the directory: {fa['flagged']} flagged = {_pct(fa['rate'])} "
+            f"(95% interval {_pct(fa['rate_interval'][0])}–{_pct(fa['rate_interval'][1])}); by registrable "
+            f"domain {fa['flagged_registrable']} of {fa['registrable_domains']:,} = {_pct(fa['rate_registrable'])}. "
+            f"By kind: {fa['by_kind'] or 'none'}. Of them, {fa['true_lookalikes']} are true lookalikes: dnstwist "
+            "generates each (or its registrable domain) from the known domain it was matched to, so it is what "
+            "the recall test asks to flag; the synthetic directory happened to hold the original. **False alarms, "
+            f"the rest: {fa['false']} of {fa['scored']:,} = {_pct(fa['false_rate'])}** (95% interval "
+            f"{_pct(fa['false_rate_interval'][0])}–{_pct(fa['false_rate_interval'][1])}; target < 0.1%). Every "
+            "flag is still a held message for whoever writes to that real domain, until they list it under "
+            "`allow`: the flag counts measure that cost."
         )
-        if fa["examples"]:
-            lines += ["", "Flagged: " + "; ".join(fa["examples"])]
+        if fa["true_examples"]:
+            lines += ["", "True lookalikes: " + "; ".join(fa["true_examples"])]
+        if fa["false_examples"]:
+            lines += ["", "False alarms: " + "; ".join(fa["false_examples"])]
         fb = r.get("false_alarms_body", {})
         if "domains" in fb:
             lines += [
                 "",
                 f"Held out: {fb['domains']:,} other domains, named in the same messages' bodies (links, "
-                f"addresses) and not in any header, none used to design the rule: **{fb['flagged']} flagged = "
-                f"{_pct(fb['rate'])}** (95% interval {_pct(fb['rate_interval'][0])}–{_pct(fb['rate_interval'][1])}); "
-                f"by registrable domain {fb['flagged_registrable']} of {fb['registrable_domains']:,} = "
-                f"{_pct(fb['rate_registrable'])}; {fb['same_name']} of them are the very same name as the "
-                "known domain but for a hyphen or the suffix, lookalikes by any reading that the synthetic "
-                "directory happened to hold.",
+                f"addresses) and not in any header, none used to design the rule: {fb['flagged']} flagged = "
+                f"{_pct(fb['rate'])}; {fb['true_lookalikes']} of them true lookalikes (dnstwist generates them), "
+                f"**false alarms {fb['false']} of {fb['scored']:,} = {_pct(fb['false_rate'])}** (95% interval "
+                f"{_pct(fb['false_rate_interval'][0])}–{_pct(fb['false_rate_interval'][1])}).",
             ]
-            if fb["examples"]:
-                lines += ["", "Flagged: " + "; ".join(fb["examples"])]
+            if fb["true_examples"]:
+                lines += ["", "True lookalikes: " + "; ".join(fb["true_examples"])]
+            if fb["false_examples"]:
+                lines += ["", "False alarms: " + "; ".join(fb["false_examples"])]
     real = r.get("realism", {})
     if real:
         lines += [
@@ -746,21 +776,26 @@ def to_markdown(results: dict[str, Any]) -> str:
         "",
         "### Variants: recall against false alarms (the measurement behind the shipped choices)",
         "",
-        "| variant | recall | false alarms, headers | false alarms, held-out bodies |",
-        "|---|---|---|---|",
+        "| variant | recall | flags, headers | false alarms, headers | flags, held-out bodies | false alarms, held-out bodies |",
+        "|---|---|---|---|---|---|",
     ]
     for row in r["sensitivity"]:
         recall = ", ".join(f"{k} {_pct(v)}" for k, v in row["recall"].items())
-        alarms = [
+        cells = [
             f"{n} = {_pct(rate)}" if n is not None else "n/a"
-            for n, rate in (row["false_alarms"].get(k, (None, None)) for k in ("header", "body"))
+            for k in ("header", "body")
+            for n, rate in (row["flags"].get(k, (None, None)), row["false_alarms"].get(k, (None, None)))
         ]
         name = f"**{row['variant']}** (shipped)" if row["shipped"] else row["variant"]
-        lines.append(f"| {name} | {recall} | {alarms[0]} | {alarms[1]} |")
+        lines.append(f"| {name} | {recall} | {' | '.join(cells)} |")
     lines += [
         "",
-        "Short names under another suffix: *near* counts only a suffix one slip away (the rule before "
-        "November 2026), *legacy* any suffix but .com/.net/.org (shipped), *any* every suffix.",
+        "*Edits from N letters*: one-slip matches for names of N letters or more, under every suffix (until "
+        "this version: from 5, and from 4 outside .com/.net/.org). *Short names under another suffix* (names "
+        "under five letters, the same name elsewhere): *near* counts only a suffix one slip away (the rule "
+        "before November 2026), *legacy* any suffix but .com/.net/.org (shipped), *any* every suffix. "
+        "*Flags* are all real domains flagged, each a message held until someone releases it or lists the "
+        "domain under `allow`; *false alarms* leave out the true lookalikes (dnstwist generates them).",
     ]
     sp, nv = r["speed"], r["naive"]
     lines += [

@@ -36,7 +36,9 @@ def index() -> LookalikeIndex:
 
 FOUND = [
     # (unknown domain, known domain it imitates, kind)
-    ("kiva.io", "kova.io", "one-edit"),  # a four-letter name outside .com/.net/.org: still free to register
+    ("kiva.io", "kova.io", "one-edit"),  # from four letters, one slip under any suffix
+    ("acke.com", "acme.com", "one-edit"),  # even under .com, where it is surely somebody else's domain
+    ("acmes.com", "acme.com", "plural"),
     ("kovaa.io", "kova.io", "repetition"),
     ("acrne.com", "acme.com", "homoglyph"),
     ("northvvind-telecom.com", "northwind-telecom.com", "homoglyph"),
@@ -108,10 +110,9 @@ QUIET = [
     "wikipedia.org",
     "bluesky-events.com",
     "northwest-travel.com",
-    # short names: one letter off, or the same letters under an unrelated suffix, are other organisations
-    "acne.com",  # under .com every four-letter name has long been someone's: not so under .io (kiva.io)
+    # names of two or three letters one letter off are other organisations
     "ibn.com",
-    "acmes.com",
+    "ibms.com",
     # the same short name under .com, .net or .org, where short names were all taken long ago
     "ibm.net",
     "acme.org",

@@ -26,16 +26,18 @@ millisecond, so `LookalikeIndex` is an index, never a scan:
 * British/American spellings, added words (`acme-login`), plural `es` and glued suffixes
   (`acmecom.com`) are a few more exact look-ups of rewritten keys.
 
-Edit-distance matches need labels of at least `min_edit_length` characters: among short labels
-nearly everything is one edit from something, real names included (from four letters, real
-mail's `visi.com` and `salon.com` would be flagged for a customer's `vasi.com` and `alon.com`:
-measured in bench/lookalike_bench.py), so `ibn` is not reported for `ibm`. Four-letter names
-take edits under any suffix but .com, .net and .org (`acne.io` for `acme.io`): there a slip of
-a four-letter name can still be registered by whoever wants it, while under .com every such
-name has long belonged to someone else (`visi.com`). The same short
-name under another suffix is (`ibm.de`, `ibm.xyz`), except under .com, .net and .org, where
-every short name has long belonged to someone (`ibm.net` is another organisation, usually) and
-only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
+Edit-distance matches need labels of at least `min_edit_length` (four) characters: among
+two- and three-letter labels nearly everything is one edit from something, so `ibn` is not
+reported for `ibm`. From four letters a slip is reported under every suffix (`acke.com` for
+`acme.com`), although the slip of a four-letter .com name is nearly always another real
+organisation's domain (real mail's `visi.com` for a customer's `vasi.com`): mail typed to it goes
+to a stranger, which is the mistake this check exists for, and a correspondent who really is
+`visi.com` is listed once under `allow`. bench/lookalike_bench.py measures the trade-off:
+taking slips from four letters instead of five finds the slips of four-letter names and holds
+about four times as many real unrelated domains once. The same short name (under `short_name_length`
+letters) under another suffix is reported (`ibm.de`, `acme.xyz`), except under .com, .net and
+.org, where every short name has long belonged to someone (`ibm.net` is another organisation,
+usually) and only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
 """
 
 from __future__ import annotations
@@ -490,12 +492,12 @@ class LookalikeIndex:
         self,
         known: Mapping[str, str],
         *,
-        min_edit_length: int = 5,
-        short_edit_length: int = 4,
+        min_edit_length: int = 4,
+        short_name_length: int = 5,
         loose_length: int = 8,
     ) -> None:
         self.min_edit_length = min_edit_length
-        self.short_edit_length = min(short_edit_length, min_edit_length)
+        self.short_name_length = short_name_length
         self.loose_length = loose_length
         self._owner_of: dict[str, str] = {}
         self._registrable: set[str] = set()
@@ -535,20 +537,12 @@ class LookalikeIndex:
             self._by_spelling.add(spelled, ident)
         for loose in _glyph_variants(edit_key(flat), _LOOSE_PAIRS):
             self._by_edit.add(loose, ident)
-            if self._takes_edits(len(flat), suffix):
+            if len(flat) >= self.min_edit_length:
                 self._by_delete.add(_deletes(loose), ident)
         parts = label.split("-")
         if len(parts) > 1:
             self._by_head.add(strict_key(flatten("-".join(parts[:-1]))), ident)
             self._by_tail.add(strict_key(flatten("-".join(parts[1:]))), ident)
-
-    def _takes_edits(self, length: int, suffix: str) -> bool:
-        """Whether a name of `length` letters under `suffix` is imitated by a one-letter slip: from
-        `min_edit_length` letters, or from `short_edit_length` under a suffix other than .com, .net
-        and .org, where such short names are still there to be registered."""
-        return length >= self.min_edit_length or (
-            length >= self.short_edit_length and suffix not in LEGACY_SUFFIXES
-        )
 
     def is_known(self, domain: str) -> bool:
         """Whether `domain` is a known domain or a subdomain of one."""
@@ -624,7 +618,7 @@ class LookalikeIndex:
         for `sial.com`, seen in real mail): there a short name only counts under a suffix one
         slip away (`.co`/`.com`/`.cm`, or `.uk` for `.co.uk`).
         """
-        if len(known.flat) >= self.min_edit_length or flat != known.flat or suffix not in LEGACY_SUFFIXES:
+        if len(known.flat) >= self.short_name_length or flat != known.flat or suffix not in LEGACY_SUFFIXES:
             return True
         ours, theirs = suffix.split("."), known.suffix.split(".")
         return bool(
@@ -645,7 +639,7 @@ class LookalikeIndex:
         deleted, and the known keys with one deleted. Short labels only match when they look the
         same thanks to a digit or a non-ASCII letter (`1bm`, `іbm`), not an ASCII look-alike (`dgi`).
         """
-        long = self._takes_edits(len(flat), suffix)
+        long = len(flat) >= self.min_edit_length
         if not long and label.isascii() and not any(c.isdigit() for c in label):
             return
         candidates: set[int] = set()
@@ -708,7 +702,7 @@ class LookalikeIndex:
         """
         meant = known.flat
         shortest = min(len(typed), len(meant))
-        if not self._takes_edits(shortest, known.suffix):
+        if shortest < self.min_edit_length:
             return False
         if (
             shortest < self.loose_length

@@ -14,6 +14,7 @@ TRIGGERS = [
     Case("cyrillic-punycode", dict(to="peter.jones@xn--cme-5cd.com"), "punycode"),
     Case("suffix-slip", dict(to="peter.jones@acme.co"), "with .co instead of .com"),
     Case("short-name-other-suffix", dict(to="peter.jones@acme.de"), "with .de instead of .com"),
+    Case("four-letter-name-one-slip", dict(to="peter.jones@acke.com"), "Acme Corp's domain acme.com"),
     Case("second-domain-other-suffix", dict(to="tom.okafor@nwtel.com"), "nwtel.co.uk"),
     Case("added-word", dict(to="accounts@acme-billing.com"), "'billing' added"),
     Case(
@@ -34,7 +35,7 @@ NEAR_MISSES = [
     Case("unrelated-external", dict(to="consultant@example.org")),
     Case("free-mail", dict(to="someone@gmail.com", cc=["a@hotmail.co.uk", "b@yahoo.com"])),
     Case("contact-at-odd-domain", dict(to="bob.lindqvist@gmail.com")),
-    Case("short-name-one-letter-off", dict(to="info@acne.org")),
+    Case("short-name-one-letter-off", dict(to="info@acne.org")),  # a slip and another suffix: two changes
     Case("short-name-under-old-generic-suffix", dict(to="info@acme.org")),
 ]
 

@@ -8,16 +8,19 @@ every recipient that is in neither the directory nor your own domains with all k
 look-alike letters (`rn` for `m`, `0` for `o`, Cyrillic `а` for `a`, punycode), one slipped key,
 swapped or repeated letters, added or dropped hyphens and dots, another suffix (`.co` for
 `.com`), British/American spellings and added words (`acme-billing.com`). Big mail providers
-(gmail.com, outlook.com, ...) are never reported. Very short names (four letters or fewer) are
-reported for look-alike letters or another suffix, not for a changed letter: nearly every short
-name is one letter away from another real one. Nor is the same short name under .com, .net or
-.org, where every short name has long belonged to somebody, unless the suffix is one slip away
-(`acme.co`).
+(gmail.com, outlook.com, ...) are never reported. Names of two or three letters are reported
+for look-alike letters or another suffix, not for a changed letter: nearly every such name is
+one letter away from another. From four letters a slip is reported even when it is somebody
+else's real domain (`acke.com` for `acme.com`): mail typed to it still goes to a stranger; if
+you really write to them, list the domain under `allow`. The same short name (four letters or
+fewer) under .com, .net or .org is not reported, since every short name there has long belonged
+to somebody, unless the suffix is one slip away (`acme.co`).
 
 Bad:
     To: peter.jones@acrne.com          <- 'rn' looking like 'm': not Acme Corp's acme.com
     To: julia.meyer@northwind-telcom.com   <- a letter missing from northwind-telecom.com
     To: peter.jones@acme.de            <- Acme Corp's short name under another suffix
+    To: peter.jones@acke.com           <- one slip from acme.com (whoever owns acke.com)
     Cc: billing@revcalc-io.com         <- imitates your own revcalc.io
 
 Good:
