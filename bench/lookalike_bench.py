@@ -765,7 +765,8 @@ def to_markdown(results: dict[str, Any]) -> str:
             "leaves out, so a directory as rich in them as real mail would show lower pooled recall, and "
             "more false alarms for any variant that lets short names match on edits.",
         ]
-        header_short = real.get("header", {}).get("up_to_3", 0) + real.get("header", {}).get("4", 0)
+        header = real.get("header", {})  # the share of real labels that edit matching leaves out
+        header_short = header.get("up_to_3", 0) + (header.get("4", 0) if t > 4 else 0)
         long, short = r.get("one_edit_recall_long"), r.get("one_edit_recall_short")
         if header_short and long is not None and short is not None:
             lines[-1] += (
