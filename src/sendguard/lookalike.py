@@ -34,8 +34,8 @@ organisation's domain (real mail's `visi.com` for a customer's `vasi.com`): mail
 to a stranger, which is the mistake this check exists for, and a correspondent who really is
 `visi.com` is listed once under `allow`. bench/lookalike_bench.py measures the trade-off:
 taking slips from four letters instead of five finds the slips of four-letter names and holds
-about four times as many real unrelated domains once. The same short name (under `short_name_length`
-letters) under another suffix is reported (`ibm.de`, `acme.xyz`), except under .com, .net and
+about three times as many real unrelated domains once (10 instead of 3 of 2,812 seen in real mail
+headers). The same short name (under `short_name_length` letters) under another suffix is reported (`ibm.de`, `acme.xyz`), except under .com, .net and
 .org, where every short name has long belonged to someone (`ibm.net` is another organisation,
 usually) and only a suffix one slip away counts (`ibm.co`); so is `1bm` (a digit for a letter).
 """
