@@ -191,20 +191,11 @@ def real_mail(n: int) -> list[bytes]:
     from sendguard.errors import InputError
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from speed_bench import CORPORA, readdress
+    from speed_bench import CORPORA, readdress, real_mail_paths
 
     if not CORPORA.is_dir():
         raise SystemExit(f"relay_bench: --real-mail reads {CORPORA}, which is not there")
-    enron = sorted(
-        p for p in (CORPORA / "enron" / "maildir").rglob("*") if p.is_file() and "sent" in p.parts[-2]
-    )
-    ham = sorted((CORPORA / "spamassassin-ham").rglob("*.txt"))
-    rng = random.Random(20261123)
-    pool = [
-        p
-        for pair in zip(rng.sample(enron, len(enron)), rng.sample(ham, len(ham)), strict=False)
-        for p in pair
-    ]
+    pool = real_mail_paths(sys.maxsize, random.Random(20261123))  # all of them, shuffled
     guard = sendguard.load(EXAMPLE_ORG / "sendguard.toml")
     out: list[bytes] = []
     for path in pool:

@@ -167,19 +167,24 @@ def readdress(raw: bytes, to: list[str], cc: list[str]) -> bytes:
     return b"\n".join(kept) + b"\n\n" + body
 
 
-def sample_messages(contacts: list[list[str]], n: int, rng: random.Random) -> list[bytes]:
-    """`n` real bodies (Enron sent folders and SpamAssassin ham, alternating) sent to directory contacts."""
+def real_mail_paths(n: int, rng: random.Random) -> list[Path]:
+    """Up to `n` each of Enron sent-folder messages and SpamAssassin ham, seeded sample, alternating."""
     enron = sorted(
         p for p in (CORPORA / "enron" / "maildir").rglob("*") if p.is_file() and "sent" in p.parts[-2]
     )
     ham = sorted((CORPORA / "spamassassin-ham").rglob("*.txt"))
-    pool = [
+    return [
         p
         for pair in zip(
             rng.sample(enron, min(len(enron), n)), rng.sample(ham, min(len(ham), n)), strict=False
         )
         for p in pair
     ]
+
+
+def sample_messages(contacts: list[list[str]], n: int, rng: random.Random) -> list[bytes]:
+    """`n` real bodies (Enron sent folders and SpamAssassin ham, alternating) sent to directory contacts."""
+    pool = real_mail_paths(n, rng)
     by_account: dict[str, list[str]] = {}
     for email, name, account_id in contacts:
         by_account.setdefault(account_id, []).append(f"{name} <{email}>")
