@@ -285,6 +285,25 @@ def test_learn_vocabulary_counts_every_use_not_only_the_reported_ones(checker: S
     assert checker.learn_vocabulary(texts) == ["enpower"]
 
 
+def test_learn_vocabulary_learns_a_term_the_mail_writes_with_a_capital_inside(checker: SpellChecker) -> None:
+    """Enron's traders write "socal" and "SoCal"; "social" is written more often, so without the
+    capital inside the ratio test takes "socal" for a slip."""
+    texts = [f"SoCal basis is weak today ({i})." for i in range(3)] + ["Buy more socal gas."]
+    texts += [f"The social event is on Friday ({i})." for i in range(5)]
+    assert [m.word for m in checker.check(texts[3])] == ["socal"]
+    assert checker.learn_vocabulary(texts) == ["socal"]
+    # Near misses: a capital only at the start (a sentence start or a name), or inside in fewer texts.
+    assert checker.learn_vocabulary([t.replace("SoCal", "Socal") for t in texts]) == []
+    assert checker.learn_vocabulary(texts[1:]) == []
+
+
+def test_learn_vocabulary_a_space_left_out_before_i_is_not_a_capital_inside(checker: SpellChecker) -> None:
+    texts = [f"Where canI find the report ({i})?" for i in range(3)]
+    assert [m.word for m in checker.check(texts[0].replace("canI", "cani"))] == ["cani"]
+    assert checker.learn_vocabulary(texts) == []
+    assert checker.learn_vocabulary([t.replace("canI", "caNi") for t in texts]) == ["cani"]
+
+
 def test_learn_vocabulary_learns_names_the_headers_show_in_enough_messages(checker: SpellChecker) -> None:
     names = ["Gorte, David", "David Gorte Kim Ward", "David Gorte"]
     assert checker.learn_vocabulary([], names=names) == ["gorte"]  # David and Ward are known words
