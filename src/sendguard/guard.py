@@ -31,6 +31,7 @@ class Guard:
         self.max_bytes = int(max_mb * 1048576)
         self.dollar_currency = config.get("organization", "currency", str, "USD").upper()
         self.rules: list[Rule] = _build_rules(config, org)
+        self._rule_position = {rule.id: i for i, rule in enumerate(self.rules)}
 
     def parse(self, source: MessageSource) -> Message:
         return parse(source, self.org, max_bytes=self.max_bytes, dollar_currency=self.dollar_currency)
@@ -43,25 +44,35 @@ class Guard:
             report.path = str(source)
         return report
 
-    def check_message(self, msg: Message) -> Report:
+    def check_message(
+        self, msg: Message, rules: Sequence[Rule] | None = None, *, hold_on_failure: bool = True
+    ) -> Report:
+        """Run `rules` (default: all of this guard's) on a parsed message.
+
+        A rule that raises gives a finding of its own instead of ending the check: a blocking one
+        (the message is held to be safe) unless `hold_on_failure` is False, for a caller whose
+        decision on the message was already taken without that rule (the relay's deferred rules).
+        """
         findings: list[Finding] = []
-        for rule in self.rules:
+        for rule in self.rules if rules is None else rules:
             try:
                 findings.extend(rule.check(msg))
             except Exception as exc:  # noqa: BLE001 - a broken rule must hold the message, not pass it
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                findings.append(
-                    Finding(
-                        rule.id,
-                        Severity.BLOCK,
-                        f"the {rule.id} check failed on this message ({type(exc).__name__}: {exc}); held to be safe",
-                        Location("message"),
-                        f"{Path(where.filename).name}:{where.lineno}",
-                        "Review the message by hand, and report this as a sendguard bug with the message attached.",
-                    )
-                )
-        findings.sort(key=lambda f: (-f.severity, f.location.field == "body", f.location.line or 0))
+                findings.append(_failure(rule, exc, hold_on_failure))
+        self.sort_findings(findings)
         return Report(findings=findings, subject=msg.subject)
+
+    def sort_findings(self, findings: list[Finding]) -> None:
+        """Worst first, headers before the body, then by line and by rule, as `check` reports them."""
+        position = self._rule_position
+        findings.sort(
+            key=lambda f: (
+                -f.severity,
+                f.location.field == "body",
+                f.location.line or 0,
+                position.get(f.rule, -1),
+            )
+        )
 
     def check_campaign(
         self,
@@ -92,6 +103,19 @@ class Guard:
             workers=workers,
             progress=progress,
         )
+
+
+def _failure(rule: Rule, exc: Exception, hold: bool) -> Finding:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    outcome = "held to be safe" if hold else "the message was not held for it"
+    return Finding(
+        rule.id,
+        Severity.BLOCK if hold else rule.severity,
+        f"the {rule.id} check failed on this message ({type(exc).__name__}: {exc}); {outcome}",
+        Location("message"),
+        f"{Path(where.filename).name}:{where.lineno}",
+        "Review the message by hand, and report this as a sendguard bug with the message attached.",
+    )
 
 
 def _build_rules(config: Config, org: Org) -> list[Rule]:

@@ -9,7 +9,8 @@ import signal
 import pytest
 from relay_harness import example
 
-from sendguard.relay.checking import GUARD_ERROR
+import sendguard
+from sendguard.relay.checking import GUARD_ERROR, check_raw
 from sendguard.relay.checkpool import CheckPool
 from support import EXAMPLE_CONFIG
 
@@ -23,17 +24,17 @@ def test_a_dead_worker_holds_its_message_and_is_replaced() -> None:
         pool = CheckPool(EXAMPLE_CONFIG, 1)
         try:
             await pool.ready()
-            assert (await pool.check(raw, [])).verdict == "pass"
+            assert (await pool.check(raw, []))[0].verdict == "pass"
             [worker] = pool._all
             pending = asyncio.create_task(pool.check(raw, []))
             os.kill(worker.process.pid, signal.SIGKILL)
-            held = await pending
+            held, _ = await pending
             assert (held.verdict, held.readable, [f.rule for f in held.findings]) == (
                 "block",
                 False,
                 [GUARD_ERROR],
             )
-            assert (await pool.check(raw, [])).verdict == "pass"  # the replacement
+            assert (await pool.check(raw, []))[0].verdict == "pass"  # the replacement
             [replacement] = pool._all
             assert replacement is not worker and not worker.process.is_alive()
         finally:
@@ -55,7 +56,7 @@ def test_a_caller_that_goes_away_does_not_lose_the_worker() -> None:
             with pytest.raises(asyncio.CancelledError):
                 await gone
             # The answer to the cancelled check is read and dropped; the next check gets its own.
-            assert (await asyncio.wait_for(pool.check(raw, []), 30)).verdict == "pass"
+            assert (await asyncio.wait_for(pool.check(raw, []), 30))[0].verdict == "pass"
         finally:
             pool.close()
 
@@ -72,3 +73,29 @@ def test_workers_exit_when_the_relay_closes_them() -> None:
 
     for worker in asyncio.run(scenario()):
         assert not worker.process.is_alive()
+
+
+@pytest.mark.parametrize("on_warn", ["forward", "hold"])
+def test_the_decision_waits_only_for_rules_that_can_change_the_reply(on_warn: str) -> None:
+    raw = example("12-warn-spelling.eml")
+    whole = check_raw(sendguard.load(EXAMPLE_CONFIG), raw, [])
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        pool = CheckPool(EXAMPLE_CONFIG, 1, on_warn)
+        try:
+            await pool.ready()
+            first, first_rest = await pool.check(raw, [])
+            # The worker takes the next message while the first one's rest is still owed to its caller.
+            second, second_rest = await pool.check(example("01-good-reply-with-attachment.eml"), [])
+            assert second.verdict == "pass" and await second_rest == []
+            rest = await first_rest
+            return [f.rule for f in first.findings], [f.rule for f in rest], [first.verdict]
+        finally:
+            pool.close()
+
+    decided, rest, [verdict] = asyncio.run(scenario())
+    assert sorted(decided + rest) == sorted(f.rule for f in whole.findings) and whole.verdict == "warn"
+    if on_warn == "hold":  # a warning holds the message: the spelling rule decides
+        assert (decided, rest, verdict) == (["spelling"] * 3, [], "warn")
+    else:  # a warning cannot change the reply: spelling runs after it
+        assert (decided, rest, verdict) == ([], ["spelling"] * 3, "pass")

@@ -21,9 +21,12 @@ from relay_harness import (
     submit,
 )
 
+import sendguard
 from sendguard.cli import main
 from sendguard.passwords import hash_password
+from sendguard.relay.checking import check_raw
 from sendguard.relay.store import NewMessage, Store
+from support import EXAMPLE_CONFIG
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -78,6 +81,44 @@ def test_clean_mail_arrives_intact_bad_mail_is_held_then_released(
         sink.wait_for(lambda s: len(s.arrivals) == 2, 30, "the released message upstream")
         assert body_of(sink.arrivals[1].content) == body_of(bad)
     finally:
+        assert relay.stop() == 0, relay.log_text()
+
+
+def test_rules_that_cannot_change_the_reply_complete_the_record_after_it(
+    tmp_path: Path, store_url: str, sink: Sink
+) -> None:
+    """The reply waits only for the deciding rules; the record ends up as the whole check."""
+    guard = sendguard.load(EXAMPLE_CONFIG)
+    relay, _ = start_relay(tmp_path, store_url, sink)
+    store = Store(store_url)
+    try:
+        spelling = example("12-warn-spelling.eml")  # warnings only: forwarded (on_warn = forward)
+        reply = submit(relay.port, spelling)  # to its To: one customer
+        assert reply.code == 250, reply
+        forwarded = QUEUED.search(reply.text).group(1)
+        hostile = example("07-warn-hostile-reply.eml")  # to another customer, and hostile
+        reply = submit(relay.port, hostile, [CUSTOMER])
+        assert reply.code == 550 and HELD.search(reply.text).group(2) == "cross-account-recipients", reply
+        held = HELD.search(reply.text).group(1)
+        sink.wait_for(lambda s: len(s.arrivals) == 1, 30, "the message with spelling warnings")
+
+        for message_id, raw, rcpts, rules in (
+            (forwarded, spelling, ["bill.lumbergh@initech.com"], ("spelling",)),
+            (held, hostile, [CUSTOMER], ("cross-account-recipients", "hostile-tone")),
+        ):
+            whole = check_raw(guard, raw, rcpts)
+            deadline = time.time() + 30
+            while store.get(message_id).findings != whole.findings:
+                assert time.time() < deadline, f"{message_id}: {store.get(message_id).rules}, not {rules}"
+                time.sleep(0.05)
+            got = store.get(message_id)
+            assert (got.verdict, got.rules) == (whole.verdict, rules)
+            [arrival] = store.decisions(message_id=message_id)
+            assert (arrival.verdict, arrival.rules) == (whole.verdict, rules)
+        assert store.get(forwarded).state in ("delivering", "delivered")  # the warnings did not stop it
+        assert store.get(held).state == "held"
+    finally:
+        store.close()
         assert relay.stop() == 0, relay.log_text()
 
 

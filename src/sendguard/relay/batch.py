@@ -17,11 +17,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from sendguard.relay import trace
-from sendguard.relay.store import NewMessage, Outcome, Outgoing, Store
+from sendguard.relay.store import Completion, NewMessage, Outcome, Outgoing, Store
 
 
 class Writer:
-    """`await add(message)` → its id once committed; `await finish(outcome)` once recorded.
+    """`await add(message)` → its id once committed; `await finish(outcome)` and
+    `await complete(completion)` once recorded.
 
     If a commit raises, every caller in that batch gets the exception (nothing of the batch
     was committed).
@@ -48,6 +49,7 @@ class Writer:
         self._max_batch = max_batch
         self._adds: list[tuple[NewMessage, asyncio.Future[str]]] = []
         self._outcomes: list[tuple[Outcome, asyncio.Future[int]]] = []
+        self._completions: list[tuple[Completion, asyncio.Future[None]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
     async def add(self, item: NewMessage) -> str:
@@ -55,6 +57,9 @@ class Writer:
 
     async def finish(self, outcome: Outcome) -> int:
         return await self._submit(self._outcomes, outcome)
+
+    async def complete(self, completion: Completion) -> None:
+        await self._submit(self._completions, completion)
 
     async def _submit(self, pending: list, item: object) -> object:
         future = asyncio.get_running_loop().create_future()
@@ -65,18 +70,25 @@ class Writer:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._adds or self._outcomes:
+        while self._adds or self._outcomes or self._completions:
             n = self._max_batch
             outcomes, self._outcomes = self._outcomes[:n], self._outcomes[n:]
             adds, self._adds = self._adds[: n - len(outcomes)], self._adds[n - len(outcomes) :]
+            # Completions are small updates no client waits for: they ride along, up to a batch.
+            completions, self._completions = self._completions[:n], self._completions[n:]
             claim = max(0, self._room())
             commit = self._traced_commit if trace.enabled else self._commit
             try:
                 ids, claimed, done = await loop.run_in_executor(
-                    self._executor, commit, [a for a, _ in adds], [o for o, _ in outcomes], claim
+                    self._executor,
+                    commit,
+                    [a for a, _ in adds],
+                    [o for o, _ in outcomes],
+                    [c for c, _ in completions],
+                    claim,
                 )
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, which answers its client
-                for _, future in adds + outcomes:
+                for _, future in adds + outcomes + completions:
                     if not future.done():
                         future.set_exception(exc)
                 continue
@@ -92,15 +104,20 @@ class Writer:
             for _, future in outcomes:
                 if not future.done():
                     future.set_result(done)
+            for _, future in completions:
+                if not future.done():
+                    future.set_result(None)
 
     def _commit(
-        self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
+        self, adds: list[NewMessage], outcomes: list[Outcome], completions: list[Completion], claim: int
     ) -> tuple[list[str], list[Outgoing], int]:
-        return self._store.write(self._node, adds, outcomes, claim=claim, lease_seconds=self._lease)
+        return self._store.write(
+            self._node, adds, outcomes, completions, claim=claim, lease_seconds=self._lease
+        )
 
     def _traced_commit(
-        self, adds: list[NewMessage], outcomes: list[Outcome], claim: int
+        self, adds: list[NewMessage], outcomes: list[Outcome], completions: list[Completion], claim: int
     ) -> tuple[list[str], list[Outgoing], int]:
-        result, (start, end, cpu, wait) = trace.timed(self._commit, adds, outcomes, claim)
+        result, (start, end, cpu, wait) = trace.timed(self._commit, adds, outcomes, completions, claim)
         trace.record(commit=[start, end], cpu=cpu, cpu_wait=wait, ids=result[0], outcomes=len(outcomes))
         return result

@@ -10,6 +10,11 @@ The guard raises InputError for a message it cannot read. The relay must hold su
 never drop it, so the error becomes a blocking finding of its own (`unreadable-message`); any
 other exception from the guard is treated the same way (`guard-error`): a bug holds mail, it
 never passes it.
+
+The relay waits only for the rules that can change its reply (`split_rules`): block-severity
+rules, and warn-severity ones when `[relay] on_warn = "hold"`. The others cannot turn a
+forwarded message into a held one, so they run after the reply and their findings are added
+to the stored record (`completed`).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from email.utils import getaddresses
 
 from sendguard.errors import InputError
 from sendguard.guard import Guard
+from sendguard.message.model import Message
 from sendguard.relay.recipients import split_message
-from sendguard.report import Finding, Location, Severity
+from sendguard.report import Finding, Location, Report, Severity
+from sendguard.rules.base import Rule
 
 log = logging.getLogger("sendguard.relay")
 
@@ -46,14 +53,39 @@ class Checked:
 
 
 def check_raw(guard: Guard, raw: bytes, envelope_rcpts: Sequence[str] = ()) -> Checked:
+    """The whole check: every rule of `guard`."""
+    return decide_raw(guard, raw, envelope_rcpts, guard.rules)[0]
+
+
+def decide_raw(
+    guard: Guard, raw: bytes, envelope_rcpts: Sequence[str], rules: Sequence[Rule]
+) -> tuple[Checked, Message | None]:
+    """Parse and run `rules`; the parsed message comes back too, for the rules left to run
+    (None when the guard could not read it: then there is nothing more to check)."""
     try:
-        report = guard.check(with_envelope_recipients(raw, envelope_rcpts))
+        msg = guard.parse(with_envelope_recipients(raw, envelope_rcpts))
+        report = guard.check_message(msg, rules)
     except InputError as exc:
-        return unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}")
+        return unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}"), None
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the message is held, not lost
         log.exception("guard failed on a message; holding it")
-        return unchecked(raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})")
-    return Checked(report.verdict, tuple(report.findings), report.subject, True)
+        return unchecked(
+            raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})"
+        ), None
+    return Checked(report.verdict, tuple(report.findings), report.subject, True), msg
+
+
+def split_rules(rules: Sequence[Rule], on_warn: str) -> tuple[list[Rule], list[Rule]]:
+    """(the rules that can change the relay's reply, the rest), for `[relay] on_warn`."""
+    decides_at = Severity.WARN if on_warn == "hold" else Severity.BLOCK
+    return [r for r in rules if r.severity >= decides_at], [r for r in rules if r.severity < decides_at]
+
+
+def completed(guard: Guard, checked: Checked, more: Sequence[Finding]) -> Checked:
+    """`checked` with the findings of the rules that ran after the reply, in the guard's order."""
+    findings = [*checked.findings, *more]
+    guard.sort_findings(findings)
+    return Checked(Report(findings=findings).verdict, tuple(findings), checked.subject, checked.readable)
 
 
 def with_envelope_recipients(raw: bytes, envelope_rcpts: Sequence[str]) -> bytes:

@@ -7,14 +7,23 @@ halved the relay's throughput. In worker processes the loop keeps its core and c
 the others.
 
 Each worker is a spawned process with one socket pair to the relay, driven by the event loop
-itself: the loop writes the request and is woken when the answer is readable. (A
+itself: the loop writes the request and is woken when an answer is readable. (A
 ProcessPoolExecutor costs two helper threads in the relay, a feeder and a result reader, that
 compete with the loop for the GIL at every message.)
 
+A check comes back in two answers (see checking.py). First the decision: the parse and the
+rules that can change the relay's reply; the relay answers the client on it. Then the rest:
+the findings of the other rules, for the stored record. A worker is free for the next message
+as soon as it has sent a decision, and it runs the rest of its earlier messages only while no
+new message waits, one rule at a time, so a long spelling pass over someone else's 30 KiB
+newsletter does not hold up the next reply. Past `MAX_DEFERRED` unfinished messages it
+finishes them first, so the rest never falls behind without bound.
+
 Each worker loads the guard once from the config file. If a worker dies under a message (a
 crash in a native library, the OOM killer), that message is held as `guard-error`, never
-dropped, and a new worker takes the dead one's place. A worker whose relay is gone (kill -9)
-sees its socket close and exits.
+dropped (a message whose decision was already taken keeps it, without the rest), and a new
+worker takes the dead one's place. A worker whose relay is gone (kill -9) sees its socket
+close and exits.
 """
 
 from __future__ import annotations
@@ -27,56 +36,92 @@ import multiprocessing
 import os
 import pickle
 import signal
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sendguard.errors import SendguardError
+from sendguard.guard import Guard
+from sendguard.message.model import Message
 from sendguard.relay import trace
-from sendguard.relay.checking import GUARD_ERROR, Checked, check_raw, unchecked
+from sendguard.relay.checking import GUARD_ERROR, Checked, decide_raw, split_rules, unchecked
+from sendguard.report import Finding
+from sendguard.rules.base import Rule
 
 log = logging.getLogger("sendguard.relay")
 
-_guard = None  # the worker process's Guard, loaded by _serve_worker
-_load_error: str | None = None
+MAX_DEFERRED = 16  # unfinished messages a worker may hold before it stops taking new ones
+
+# Answers a worker sends: its load error (at start), then two per request, in request order.
+DECIDED = "decided"
+FINISHED = "finished"
 
 
-def _serve_worker(conn: Connection, config_path: str) -> None:
+class _Unfinished:
+    """A decided message whose remaining rules a worker has still to run."""
+
+    def __init__(self, msg: Message | None, rules: Sequence[Rule]) -> None:
+        self.msg = msg
+        self.rules = deque(rules if msg is not None else ())
+        self.findings: list[Finding] = []
+
+
+def _serve_worker(conn: Connection, config_path: str, on_warn: str) -> None:
     """A worker's life: load the guard, say whether it worked, then answer checks until EOF."""
     import sendguard
 
-    global _guard, _load_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the relay, which stops the workers
+    guard, load_error = None, None
     try:
-        _guard = sendguard.load(config_path)
+        guard = sendguard.load(config_path)
     except sendguard.SendguardError as exc:
         # The relay loads the same file and reports the problem itself, in one line.
-        _load_error = exc.one_line()
+        load_error = exc.one_line()
+    decisive, deferred = split_rules(guard.rules, on_warn) if guard is not None else ([], [])
     # The guard's tables are there for the life of the worker: out of the collector's sight, a
     # full collection does not walk them in the middle of a check (~10 ms each time otherwise).
     gc.freeze()
+    unfinished: deque[_Unfinished] = deque()
     try:
-        conn.send_bytes(pickle.dumps(_load_error))
+        conn.send_bytes(pickle.dumps(load_error))
         while True:
+            if unfinished and (len(unfinished) >= MAX_DEFERRED or not conn.poll()):
+                work = unfinished[0]
+                if work.rules:
+                    assert guard is not None and work.msg is not None
+                    rule = work.rules.popleft()
+                    work.findings += guard.check_message(work.msg, [rule], hold_on_failure=False).findings
+                if not work.rules:
+                    unfinished.popleft()
+                    conn.send_bytes(pickle.dumps((FINISHED, work.findings), pickle.HIGHEST_PROTOCOL))
+                continue
             raw, envelope_rcpts = pickle.loads(conn.recv_bytes())
-            # The answer carries the check's times when tracing (see trace.py).
-            answer = (
-                trace.timed(_check, raw, envelope_rcpts)
+            # The answer carries the decision's times when tracing (see trace.py).
+            (checked, msg), timing = (
+                trace.timed(_decide, guard, load_error, raw, envelope_rcpts, decisive)
                 if trace.enabled
-                else (_check(raw, envelope_rcpts), None)
+                else (_decide(guard, load_error, raw, envelope_rcpts, decisive), None)
             )
-            conn.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+            conn.send_bytes(pickle.dumps((DECIDED, checked, timing), pickle.HIGHEST_PROTOCOL))
+            unfinished.append(_Unfinished(msg, deferred))
     except (EOFError, OSError):
         pass  # the relay closed its end (stopped, or was killed): nothing left to do
     os._exit(0)
 
 
-def _check(raw: bytes, envelope_rcpts: Sequence[str]) -> Checked:
-    if _guard is None:
+def _decide(
+    guard: Guard | None,
+    load_error: str | None,
+    raw: bytes,
+    envelope_rcpts: Sequence[str],
+    rules: Sequence[Rule],
+) -> tuple[Checked, Message | None]:
+    if guard is None:
         return unchecked(
-            raw, GUARD_ERROR, f"the guard worker could not load its configuration: {_load_error}"
-        )
-    return check_raw(_guard, raw, envelope_rcpts)
+            raw, GUARD_ERROR, f"the guard worker could not load its configuration: {load_error}"
+        ), None
+    return decide_raw(guard, raw, envelope_rcpts, rules)
 
 
 class WorkerDied(Exception):
@@ -84,42 +129,82 @@ class WorkerDied(Exception):
 
 
 class _Worker:
-    """One worker process and the relay's end of its socket pair."""
+    """One worker process and the relay's end of its socket pair.
 
-    def __init__(self, config_path: str) -> None:
+    The loop reads the worker's answers as they come and hands each to the oldest caller still
+    waiting for that kind: a decision, or the rest of a check.
+    """
+
+    def __init__(self, config_path: str, on_warn: str) -> None:
         # spawn, not fork: the relay has threads (database) that fork would copy mid-flight.
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
-            target=_serve_worker, args=(child, config_path), name="sendguard-check", daemon=True
+            target=_serve_worker, args=(child, config_path, on_warn), name="sendguard-check", daemon=True
         )
         self.process.start()
         child.close()  # only the worker holds its end: its exit is EOF here
+        self.busy = False  # deciding a message now
+        self.started: asyncio.Future[str | None] | None = None  # its load report
+        self.decisions: deque[asyncio.Future[tuple[Checked, object]]] = deque()
+        self.rests: deque[asyncio.Future[list[Finding]]] = deque()
+        self.dead = False
 
-    def request(self, payload: bytes | None) -> asyncio.Future[bytes]:
-        """Send `payload` (None: nothing, just read the next answer); the future gets the answer.
+    @property
+    def idle(self) -> bool:
+        """Loaded, alive, and not deciding a message (it may be finishing earlier ones)."""
+        return not self.busy and not self.dead and self.started is not None and self.started.done()
 
-        Raises WorkerDied (or the future does) when the worker is gone.
-        """
+    def listen(self, on_death: Callable[[_Worker], None]) -> None:
+        """Start reading answers (from the load report on); `on_death` is called once if it dies."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[bytes] = loop.create_future()
-        fd = self.conn.fileno()
+        self.started = loop.create_future()
+        self._on_death = on_death
+        loop.add_reader(self.conn.fileno(), self._readable)
 
-        def readable() -> None:
-            loop.remove_reader(fd)
-            try:
-                answer.set_result(self.conn.recv_bytes())
-            except (EOFError, OSError) as exc:
-                answer.set_exception(WorkerDied(str(exc) or type(exc).__name__))
-
+    def _readable(self) -> None:
         try:
-            if payload is not None:
-                # The worker is idle (blocked reading), so this returns as soon as it has read.
-                self.conn.send_bytes(payload)
+            answer = pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError) as exc:
+            self._died(str(exc) or type(exc).__name__)
+            return
+        assert self.started is not None
+        if not self.started.done():
+            self.started.set_result(answer)
+        elif answer[0] == DECIDED:
+            _settle(self.decisions.popleft(), answer[1:])
+        else:
+            _settle(self.rests.popleft(), answer[1])
+
+    def _died(self, why: str) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        asyncio.get_running_loop().remove_reader(self.conn.fileno())
+        for waiting in (self.started, *self.decisions, *self.rests):
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(WorkerDied(why))
+                waiting.exception()  # retrieved: a caller that went away leaves no warning behind
+        self.decisions.clear()
+        self.rests.clear()
+        self._on_death(self)
+
+    def request(
+        self, payload: bytes
+    ) -> tuple[asyncio.Future[tuple[Checked, object]], asyncio.Future[list[Finding]]]:
+        """Send a check; the futures get its decision and its remaining findings (or WorkerDied)."""
+        loop = asyncio.get_running_loop()
+        decision: asyncio.Future[tuple[Checked, object]] = loop.create_future()
+        rest: asyncio.Future[list[Finding]] = loop.create_future()
+        try:
+            # The worker is idle or finishing earlier messages between rules: it reads this soon.
+            self.conn.send_bytes(payload)
         except OSError as exc:
+            self._died(str(exc))
             raise WorkerDied(str(exc)) from None
-        loop.add_reader(fd, readable)
-        return answer
+        self.decisions.append(decision)
+        self.rests.append(rest)
+        return decision, rest
 
     def close(self) -> None:
         self.conn.close()  # EOF: the worker exits
@@ -129,88 +214,122 @@ class _Worker:
             self.process.join(1)
 
 
-class CheckPool:
-    """`await pool.check(raw, rcpts)` → Checked, computed in one of `workers` processes."""
+def _settle(future: asyncio.Future, value: object) -> None:
+    if not future.done():  # a caller that was cancelled leaves its future cancelled
+        future.set_result(value)
 
-    def __init__(self, config_path: Path, workers: int) -> None:
+
+class CheckPool:
+    """`await pool.check(raw, rcpts)` → (decision, the rest), computed in one of `workers` processes.
+
+    The decision is a `Checked` from the rules that can change the reply (`[relay] on_warn`);
+    the rest is a future for the other rules' findings (WorkerDied if the worker dies first).
+    """
+
+    def __init__(self, config_path: Path, workers: int, on_warn: str = "forward") -> None:
         self.config_path = str(config_path)
         self.workers = workers
+        self.on_warn = on_warn
         # Started now, loading their guards while the relay sets up the rest.
-        self._starting = [_Worker(self.config_path) for _ in range(workers)]
-        self._all: list[_Worker] = list(self._starting)
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: list[_Worker] = [_Worker(self.config_path, on_warn) for _ in range(workers)]
+        self._ready = False
+        self._waiting: deque[asyncio.Future[None]] = deque()  # callers waiting for a free worker
         self._tasks: set[asyncio.Task[None]] = set()  # replacements being started
 
     async def ready(self) -> None:
         """Wait until the workers have loaded their guards, so the first messages do not wait for it."""
-        self._idle = asyncio.Queue()
         errors = []
-        for worker in self._starting:
+        for worker in self._all:
+            worker.listen(self._replace)
+        for worker in list(self._all):
+            assert worker.started is not None
             try:
-                errors.append(pickle.loads(await worker.request(None)))
+                errors.append(await worker.started)
             except WorkerDied:
                 raise SendguardError(
                     "the guard worker processes could not start (see the messages above)"
                 ) from None
-            self._idle.put_nowait(worker)
-        self._starting = []
         if any(errors):
             raise SendguardError(f"guard worker: {next(e for e in errors if e)}")
+        self._ready = True
 
-    async def check(self, raw: bytes, envelope_rcpts: Sequence[str]) -> Checked:
-        assert self._idle is not None, "CheckPool.ready() first"
-        worker = await self._idle.get()
+    async def check(
+        self, raw: bytes, envelope_rcpts: Sequence[str]
+    ) -> tuple[Checked, asyncio.Future[list[Finding]]]:
+        worker = await self._acquire()
         trace.stamp("dispatched")
+        payload = pickle.dumps((raw, list(envelope_rcpts)), pickle.HIGHEST_PROTOCOL)
         try:
-            answer = worker.request(pickle.dumps((raw, list(envelope_rcpts)), pickle.HIGHEST_PROTOCOL))
+            decision, rest = worker.request(payload)
         except WorkerDied:
-            answer = None
-        else:
-            # The worker is reused only once its answer is read, even if this caller goes away.
-            answer.add_done_callback(lambda done: self._done(worker, done))
-            with contextlib.suppress(WorkerDied):
-                checked, timing = pickle.loads(await asyncio.shield(answer))
-                trace.stamp("checked")
-                trace.stamp("worker", timing)
-                return checked
-        if answer is None:
-            self._replace(worker)
-        log.error("a guard worker died while checking a message; holding the message, starting another")
-        return unchecked(raw, GUARD_ERROR, "the guard's worker process died while checking this message")
+            return self._lost(raw)
+        # The worker is free again once its decision is read, even if this caller goes away.
+        decision.add_done_callback(lambda _: self._release(worker))
+        try:
+            checked, timing = await asyncio.shield(decision)
+        except WorkerDied:
+            return self._lost(raw)
+        trace.stamp("checked")
+        trace.stamp("worker", timing)
+        return checked, rest
 
-    def _done(self, worker: _Worker, answer: asyncio.Future[bytes]) -> None:
-        assert self._idle is not None
-        if answer.exception() is None:
-            self._idle.put_nowait(worker)
-        else:
-            self._replace(worker)
+    def _lost(self, raw: bytes) -> tuple[Checked, asyncio.Future[list[Finding]]]:
+        log.error("a guard worker died while checking a message; holding the message, starting another")
+        nothing: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
+        nothing.set_result([])
+        return unchecked(
+            raw, GUARD_ERROR, "the guard's worker process died while checking this message"
+        ), nothing
+
+    async def _acquire(self) -> _Worker:
+        """A worker not deciding anything now: of those, the one with the least unfinished work."""
+        assert self._ready, "CheckPool.ready() first"
+        while True:
+            free = [w for w in self._all if w.idle]
+            if free:
+                worker = min(free, key=lambda w: len(w.rests))
+                worker.busy = True
+                return worker
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            await waiter
+
+    def _release(self, worker: _Worker) -> None:
+        worker.busy = False
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # skip callers that went away
+                waiter.set_result(None)
+                return
 
     def _replace(self, dead: _Worker) -> None:
+        """`dead` is gone: start another in its place (after a second if it died while starting)."""
         loop = asyncio.get_running_loop()
-        loop.remove_reader(dead.conn.fileno())
         dead.conn.close()
         dead.process.kill()  # in case it is alive but unreadable
         loop.call_later(1.0, dead.process.join, 0)  # reap it once it is gone
         self._all.remove(dead)
-        task = loop.create_task(self._start_one())
+        if not self._ready:
+            return  # ready() reports it
+        crashed_at_start = dead.started is None or dead.started.exception() is not None
+        if crashed_at_start:
+            log.error("a new guard worker died at start; trying again in a second")
+        task = loop.create_task(self._start_one(1.0 if crashed_at_start else 0.0))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _start_one(self) -> None:
-        while True:
-            worker = _Worker(self.config_path)
-            self._all.append(worker)
-            try:
-                await worker.request(None)  # loaded (or not: then it answers every message with guard-error)
-            except WorkerDied:
-                log.error("a new guard worker died at start; trying again in a second")
-                self._all.remove(worker)
-                worker.conn.close()
-                await asyncio.sleep(1.0)
-                continue
-            assert self._idle is not None
-            self._idle.put_nowait(worker)
-            return
+    async def _start_one(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        worker = _Worker(self.config_path, self.on_warn)
+        self._all.append(worker)
+        worker.listen(self._replace)
+        assert worker.started is not None
+        with contextlib.suppress(WorkerDied):  # then _replace tries again
+            await worker.started  # loaded (or not: then it answers every message with guard-error)
+            self._wake()
 
     def close(self) -> None:
         for worker in self._all:

@@ -103,7 +103,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     settings = load_settings(config, args.listen, args.upstream)
     store = Store(settings.store_url, background_checkpoints=True)
     # The check workers load their guards while this process loads its own.
-    checker = CheckPool(config.path, settings.check_workers)
+    checker = CheckPool(config.path, settings.check_workers, settings.on_warn)
     try:
         guard = Guard(config, load_org(config))
         asyncio.run(serve(guard, settings, store, checker))

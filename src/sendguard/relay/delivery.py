@@ -34,7 +34,7 @@ import aiosmtplib
 
 from sendguard.relay.batch import Writer
 from sendguard.relay.settings import RelaySettings
-from sendguard.relay.store import NewMessage, Outcome, Outgoing, Store
+from sendguard.relay.store import Completion, NewMessage, Outcome, Outgoing, Store
 
 log = logging.getLogger("sendguard.relay")
 
@@ -81,6 +81,10 @@ class Delivery:
     async def accept(self, item: NewMessage) -> str:
         """Store a new message durably (group commit); returns its id. Delivery follows on its own."""
         return await self.writer.add(item)
+
+    async def complete(self, completion: Completion) -> None:
+        """Record a message's whole check, once the rules left after the reply are done."""
+        await self.writer.complete(completion)
 
     def _room(self) -> int:
         """How many messages stored as claimed the lanes can take now (see batch.py)."""

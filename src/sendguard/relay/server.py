@@ -1,12 +1,17 @@
 """The SMTP side of the relay: an aiosmtpd handler that checks, stores, and answers.
 
 For each message (DATA):
-1. the guard checks it, in a worker process (checkpool.py: a check never stalls this loop);
+1. the guard decides on it, in a worker process (checkpool.py: a check never stalls this loop),
+   with the rules that can change the reply (checking.py);
 2. the verdict picks a state: pass → outbox; warn → outbox or held (`on_warn`); block → held or
    rejected (`on_block`); a message the guard cannot read → held, always;
 3. the message and the decision are committed to the store (group commit, see batch.py; a
    message due at once is stored already claimed for delivery and handed to the lanes);
-4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id.
+4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id;
+5. the other rules' findings, when they come, are added to the message's record and its
+   decision-log entry (in a later group commit). They cannot change its state. If the relay
+   stops or dies in between, the record keeps only the deciding rules' findings; the message
+   itself is never affected.
 If the commit fails the client gets 451 and keeps the message: nothing is acknowledged that is
 not on disk.
 
@@ -39,12 +44,12 @@ from sendguard.errors import SendguardError
 from sendguard.guard import Guard
 from sendguard.passwords import verify_password
 from sendguard.relay import trace
-from sendguard.relay.checking import Checked
+from sendguard.relay.checking import Checked, completed
 from sendguard.relay.checkpool import CheckPool
 from sendguard.relay.delivery import Delivery
 from sendguard.relay.settings import RelaySettings
-from sendguard.relay.store import NewMessage, Store
-from sendguard.report import Severity
+from sendguard.relay.store import Completion, NewMessage, Store
+from sendguard.report import Finding, Severity
 
 log = logging.getLogger("sendguard.relay")
 
@@ -70,19 +75,23 @@ class RelayHandler:
         self,
         guard: Guard,
         settings: RelaySettings,
-        check: Callable[[bytes, Sequence[str]], Awaitable[Checked]],
+        check: Callable[[bytes, Sequence[str]], Awaitable[tuple[Checked, Awaitable[list[Finding]]]]],
         accept: Callable[[NewMessage], Awaitable[str]],
+        complete: Callable[[Completion], Awaitable[None]],
     ) -> None:
         self.guard = guard
         self.settings = settings
         self._check = check
         self._accept = accept
+        self._complete = complete
         self._in_flight = 0  # DATA commands being checked and stored right now
+        self._finishing: set[asyncio.Task[None]] = set()  # checks completing after their reply
 
     async def drain(self, timeout: float) -> None:
-        """Wait (up to `timeout`) for messages being stored to get their reply, before shutting down."""
+        """Wait (up to `timeout`) for messages being stored to get their reply, and for their
+        checks to be completed in the store, before shutting down."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._in_flight and asyncio.get_running_loop().time() < deadline:
+        while (self._in_flight or self._finishing) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
 
     async def handle_MAIL(
@@ -109,7 +118,7 @@ class RelayHandler:
     async def _data(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
-            checked = await self._check(raw, envelope.rcpt_tos)
+            checked, rest = await self._check(raw, envelope.rcpt_tos)
         except Exception:  # noqa: BLE001 - aiosmtpd would answer 500 (permanent); this is temporary
             log.exception("could not check a message from %s", envelope.mail_from)
             return NOT_CHECKED
@@ -132,6 +141,9 @@ class RelayHandler:
         except Exception:  # noqa: BLE001 - the client keeps the message and retries; we log why
             log.exception("could not store a message from %s", envelope.mail_from)
             return NOT_STORED
+        task = asyncio.create_task(self._finish_check(message_id, checked, rest))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
         trace.stamp("stored")
         trace.stamp("id", message_id)
         log.info(
@@ -148,6 +160,27 @@ class RelayHandler:
             return QUEUED.format(id=message_id) + (f"; it can be recalled for {undo:g} s" if undo else "")
         template = HELD if state == "held" else REJECTED
         return _fit(template, message_id, _named_rules(checked))
+
+    async def _finish_check(self, message_id: str, checked: Checked, rest: Awaitable[list[Finding]]) -> None:
+        """Add the findings of the rules that ran after the reply to the stored record."""
+        try:
+            more = await rest
+        except Exception as exc:  # noqa: BLE001 - the message is stored and decided; only notes are missing
+            log.warning(
+                "%s: the rest of its check was lost (%s); its record keeps the deciding rules",
+                message_id,
+                exc,
+            )
+            return
+        if not more:
+            return
+        whole = completed(self.guard, checked, more)
+        try:
+            await self._complete(Completion(message_id, whole.verdict, whole.findings))
+        except Exception:  # noqa: BLE001 - as above: the message is safe, its record lacks these findings
+            log.exception("%s: could not add the rest of its check to the store", message_id)
+            return
+        log.info("%s: also %s", message_id, ",".join(sorted({f.rule for f in more})))
 
     def decide(self, checked: Checked) -> str:
         """outbox | held | rejected, from the verdict and `[relay] on_warn` / `on_block`."""
@@ -293,7 +326,7 @@ async def _serve(
     # The node name is unique among live relays: one address cannot be bound twice.
     node = f"{settings.hostname}:{settings.listen_host}:{settings.listen_port}"
     delivery = Delivery(store, settings, node, db_executor)
-    handler = RelayHandler(guard, settings, checker.check, delivery.accept)
+    handler = RelayHandler(guard, settings, checker.check, delivery.accept, delivery.complete)
     smtp_options: dict[str, Any] = {
         "hostname": settings.hostname,
         "ident": "sendguard relay",

@@ -129,6 +129,20 @@ class NewMessage:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """The whole check of a stored message, once the rules that ran after the reply are done.
+
+    The relay answers on the rules that can change its reply and stores the message with their
+    findings; this replaces them with all of them (and the verdict they give) in the message
+    and in its arrival entry of the decision log. The message's state never changes with it.
+    """
+
+    id: str
+    verdict: str
+    findings: Sequence[Finding]
+
+
+@dataclass(frozen=True)
 class MessageSummary:
     """One row of the queue, without the message bytes (what a list shows)."""
 
@@ -249,6 +263,26 @@ class Store:
                 ),
                 dialect,
             )
+            self._complete_message = _Compiled(
+                messages.update()
+                .where(messages.c.id == sa.bindparam("done_id"))
+                .values(
+                    verdict=sa.bindparam("done_verdict"),
+                    rules=sa.bindparam("done_rules"),
+                    findings=sa.bindparam("done_findings"),
+                ),
+                dialect,
+            )
+            self._complete_decision = _Compiled(
+                decisions.update()
+                .where(
+                    decisions.c.message_id == sa.bindparam("done_id"),
+                    decisions.c.actor == "relay",
+                    sa.or_(*(decisions.c.action == action for action in ARRIVAL_ACTION.values())),
+                )
+                .values(verdict=sa.bindparam("done_verdict"), rules=sa.bindparam("done_rules")),
+                dialect,
+            )
             self._delivered: dict[int, _Compiled] = {}  # by how many ids
             self._hot: Connection | None = None  # write()'s own connection
             self._hot_lock = threading.Lock()
@@ -288,11 +322,13 @@ class Store:
         node: str,
         items: Sequence[NewMessage],
         outcomes: Sequence[Outcome],
+        completions: Sequence[Completion] = (),
         *,
         claim: int = 0,
         lease_seconds: float = 0.0,
     ) -> tuple[list[str], list[Outgoing], int]:
-        """The relay's group commit: new messages and delivery outcomes in one transaction.
+        """The relay's group commit: new messages, delivery outcomes and completed checks in one
+        transaction.
 
         The first `claim` new messages that are due at once (outbox, no undo window) are stored
         already claimed by `node` (`delivering`, leased for `lease_seconds`), exactly as a
@@ -310,12 +346,31 @@ class Store:
                 with self._hot.begin():
                     done = self._finish(self._hot, node, outcomes, now)
                     ids, claimed = self._insert(self._hot, items, "relay", now, node, claim, lease_seconds)
+                    if completions:
+                        self._complete(self._hot, completions)
             except BaseException:
                 hot, self._hot = self._hot, None
                 with contextlib.suppress(Exception):
                     hot.close()
                 raise
         return ids, claimed, done
+
+    def _complete(self, conn: Connection, completions: Sequence[Completion]) -> None:
+        rows = [
+            {
+                "done_id": c.id,
+                "done_verdict": c.verdict,
+                "done_rules": json.dumps(sorted({f.rule for f in c.findings})),
+                "done_findings": json.dumps([f.to_dict() for f in c.findings]),
+            }
+            for c in completions
+        ]
+        cursor = conn.connection.cursor()
+        try:
+            self._complete_message.run(cursor, rows)
+            self._complete_decision.run(cursor, rows)
+        finally:
+            cursor.close()
 
     def _insert(
         self,
