@@ -10,11 +10,16 @@ import pytest
 from relay_harness import example
 
 import sendguard
+from sendguard.relay import checkpool
 from sendguard.relay.checking import GUARD_ERROR, check_raw
-from sendguard.relay.checkpool import CheckPool
+from sendguard.relay.checkpool import DECIDE, FINISH, CheckPool, WorkerDied
 from support import EXAMPLE_CONFIG
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def deciding(pool: CheckPool) -> list:
+    return [w for w in pool._all if w.role == DECIDE]
 
 
 def test_a_dead_worker_holds_its_message_and_is_replaced() -> None:
@@ -25,7 +30,7 @@ def test_a_dead_worker_holds_its_message_and_is_replaced() -> None:
         try:
             await pool.ready()
             assert (await pool.check(raw, []))[0].verdict == "pass"
-            [worker] = pool._all
+            [worker] = deciding(pool)
             pending = asyncio.create_task(pool.check(raw, []))
             os.kill(worker.process.pid, signal.SIGKILL)
             held, _ = await pending
@@ -35,7 +40,7 @@ def test_a_dead_worker_holds_its_message_and_is_replaced() -> None:
                 [GUARD_ERROR],
             )
             assert (await pool.check(raw, []))[0].verdict == "pass"  # the replacement
-            [replacement] = pool._all
+            [replacement] = deciding(pool)
             assert replacement is not worker and not worker.process.is_alive()
         finally:
             pool.close()
@@ -81,7 +86,7 @@ def test_the_decision_waits_only_for_rules_that_can_change_the_reply(on_warn: st
     whole = check_raw(sendguard.load(EXAMPLE_CONFIG), raw, [])
 
     async def scenario() -> tuple[list[str], list[str], list[str]]:
-        pool = CheckPool(EXAMPLE_CONFIG, 1, on_warn)
+        pool = CheckPool(EXAMPLE_CONFIG, 1, on_warn, defer_from=0)
         try:
             await pool.ready()
             first, first_rest = await pool.check(raw, [])
@@ -99,3 +104,61 @@ def test_the_decision_waits_only_for_rules_that_can_change_the_reply(on_warn: st
         assert (decided, rest, verdict) == (["spelling"] * 3, [], "warn")
     else:  # a warning cannot change the reply: spelling runs after it
         assert (decided, rest, verdict) == ([], ["spelling"] * 3, "pass")
+
+
+def test_a_dead_finisher_loses_only_the_rest_of_its_message_and_is_replaced() -> None:
+    raw = example("12-warn-spelling.eml")
+
+    async def scenario() -> None:
+        pool = CheckPool(EXAMPLE_CONFIG, 1, defer_from=0)
+        try:
+            await pool.ready()
+            [finisher] = [w for w in pool._all if w.role == FINISH]
+            os.kill(finisher.process.pid, signal.SIGSTOP)  # it cannot answer before it dies
+            checked, rest = await pool.check(raw, [])
+            assert checked.verdict == "pass"  # decided without it
+            while not finisher.busy:  # the message is handed to it
+                await asyncio.sleep(0.01)
+            os.kill(finisher.process.pid, signal.SIGKILL)
+            with pytest.raises(WorkerDied):
+                await rest
+            checked, rest = await pool.check(raw, [])
+            assert [f.rule for f in await asyncio.wait_for(rest, 30)] == ["spelling"] * 3  # the replacement
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_deciding_workers_run_every_rule_while_the_finisher_is_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(checkpool, "MAX_BACKLOG", 0)  # as if the finisher were far behind
+    raw = example("12-warn-spelling.eml")
+
+    async def scenario() -> tuple[list[str], list]:
+        pool = CheckPool(EXAMPLE_CONFIG, 1, defer_from=0)
+        try:
+            await pool.ready()
+            checked, rest = await pool.check(raw, [])
+            return [f.rule for f in checked.findings], await rest
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) == (["spelling"] * 3, [])
+
+
+def test_a_small_message_is_checked_whole() -> None:
+    raw = example("12-warn-spelling.eml")
+    assert len(raw) < checkpool.DEFER_FROM_BYTES
+
+    async def scenario() -> tuple[list[str], list]:
+        pool = CheckPool(EXAMPLE_CONFIG, 1)
+        try:
+            await pool.ready()
+            checked, rest = await pool.check(raw, [])
+            return [f.rule for f in checked.findings], await rest
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) == (["spelling"] * 3, [])

@@ -24,6 +24,7 @@ from relay_harness import (
 import sendguard
 from sendguard.cli import main
 from sendguard.passwords import hash_password
+from sendguard.relay import checkpool
 from sendguard.relay.checking import check_raw
 from sendguard.relay.store import NewMessage, Store
 from support import EXAMPLE_CONFIG
@@ -84,19 +85,28 @@ def test_clean_mail_arrives_intact_bad_mail_is_held_then_released(
         assert relay.stop() == 0, relay.log_text()
 
 
+def large(raw: bytes) -> bytes:
+    """`raw` with ~9 KB of plain report text after its body: big enough for the relay to check
+    its non-deciding rules after the reply (checkpool.DEFER_FROM_BYTES)."""
+    line = b"Our incident review covers the timeline, the cause and the changes we are making.\r\n"
+    return raw.rstrip(b"\r\n") + b"\r\n\r\n" + line * 110
+
+
 def test_rules_that_cannot_change_the_reply_complete_the_record_after_it(
     tmp_path: Path, store_url: str, sink: Sink
 ) -> None:
-    """The reply waits only for the deciding rules; the record ends up as the whole check."""
+    """For a large message the reply waits only for the deciding rules; the record ends up as
+    the whole check."""
     guard = sendguard.load(EXAMPLE_CONFIG)
     relay, _ = start_relay(tmp_path, store_url, sink)
     store = Store(store_url)
     try:
-        spelling = example("12-warn-spelling.eml")  # warnings only: forwarded (on_warn = forward)
+        spelling = large(example("12-warn-spelling.eml"))  # warnings only: forwarded (on_warn = forward)
+        assert len(spelling) >= checkpool.DEFER_FROM_BYTES
         reply = submit(relay.port, spelling)  # to its To: one customer
         assert reply.code == 250, reply
         forwarded = QUEUED.search(reply.text).group(1)
-        hostile = example("07-warn-hostile-reply.eml")  # to another customer, and hostile
+        hostile = large(example("07-warn-hostile-reply.eml"))  # to another customer, and hostile
         reply = submit(relay.port, hostile, [CUSTOMER])
         assert reply.code == 550 and HELD.search(reply.text).group(2) == "cross-account-recipients", reply
         held = HELD.search(reply.text).group(1)

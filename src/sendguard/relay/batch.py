@@ -19,6 +19,8 @@ from concurrent.futures import Executor
 from sendguard.relay import trace
 from sendguard.relay.store import Completion, NewMessage, Outcome, Outgoing, Store
 
+COMPLETION_DELAY = 1.0  # seconds a completed check may wait for a commit to ride along with
+
 
 class Writer:
     """`await add(message)` → its id once committed; `await finish(outcome)` and
@@ -50,6 +52,7 @@ class Writer:
         self._adds: list[tuple[NewMessage, asyncio.Future[str]]] = []
         self._outcomes: list[tuple[Outcome, asyncio.Future[int]]] = []
         self._completions: list[tuple[Completion, asyncio.Future[None]]] = []
+        self._flush: asyncio.TimerHandle | None = None  # a commit for completions alone, if none comes
         self._drainer: asyncio.Task[None] | None = None
 
     async def add(self, item: NewMessage) -> str:
@@ -59,7 +62,23 @@ class Writer:
         return await self._submit(self._outcomes, outcome)
 
     async def complete(self, completion: Completion) -> None:
-        await self._submit(self._completions, completion)
+        """Record a completed check with the next commit that happens anyway (new messages or
+        outcomes); only if none comes within COMPLETION_DELAY does it get a commit of its own.
+        No client waits for it, and a commit of its own would cost an fsync that the next
+        message's commit then waits behind."""
+        future = asyncio.get_running_loop().create_future()
+        self._completions.append((completion, future))
+        self._schedule_flush()
+        await future
+
+    def _schedule_flush(self) -> None:
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(COMPLETION_DELAY, self._flush_completions)
+
+    def _flush_completions(self) -> None:
+        self._flush = None
+        if self._completions and (self._drainer is None or self._drainer.done()):
+            self._drainer = asyncio.create_task(self._drain())
 
     async def _submit(self, pending: list, item: object) -> object:
         future = asyncio.get_running_loop().create_future()
@@ -70,7 +89,8 @@ class Writer:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._adds or self._outcomes or self._completions:
+        # Completions alone are worth a commit only once their flush is due (see complete).
+        while self._adds or self._outcomes or (self._completions and self._flush is None):
             n = self._max_batch
             outcomes, self._outcomes = self._outcomes[:n], self._outcomes[n:]
             adds, self._adds = self._adds[: n - len(outcomes)], self._adds[n - len(outcomes) :]
@@ -107,6 +127,8 @@ class Writer:
             for _, future in completions:
                 if not future.done():
                     future.set_result(None)
+        if self._completions:  # more than a batch took: the rest at the next commit, or flushed
+            self._schedule_flush()
 
     def _commit(
         self, adds: list[NewMessage], outcomes: list[Outcome], completions: list[Completion], claim: int

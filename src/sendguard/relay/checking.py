@@ -29,7 +29,6 @@ from email.utils import getaddresses
 
 from sendguard.errors import InputError
 from sendguard.guard import Guard
-from sendguard.message.model import Message
 from sendguard.relay.recipients import split_message
 from sendguard.report import Finding, Location, Report, Severity
 from sendguard.rules.base import Rule
@@ -52,27 +51,31 @@ class Checked:
         return sorted({f.rule for f in self.findings})
 
 
-def check_raw(guard: Guard, raw: bytes, envelope_rcpts: Sequence[str] = ()) -> Checked:
-    """The whole check: every rule of `guard`."""
-    return decide_raw(guard, raw, envelope_rcpts, guard.rules)[0]
-
-
-def decide_raw(
-    guard: Guard, raw: bytes, envelope_rcpts: Sequence[str], rules: Sequence[Rule]
-) -> tuple[Checked, Message | None]:
-    """Parse and run `rules`; the parsed message comes back too, for the rules left to run
-    (None when the guard could not read it: then there is nothing more to check)."""
+def check_raw(
+    guard: Guard, raw: bytes, envelope_rcpts: Sequence[str] = (), rules: Sequence[Rule] | None = None
+) -> Checked:
+    """Parse and run `rules` (default: every rule of `guard`)."""
     try:
         msg = guard.parse(with_envelope_recipients(raw, envelope_rcpts))
         report = guard.check_message(msg, rules)
     except InputError as exc:
-        return unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}"), None
+        return unchecked(raw, UNREADABLE, f"sendguard could not read this message: {exc.reason}")
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the message is held, not lost
         log.exception("guard failed on a message; holding it")
-        return unchecked(
-            raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})"
-        ), None
-    return Checked(report.verdict, tuple(report.findings), report.subject, True), msg
+        return unchecked(raw, GUARD_ERROR, f"the guard failed on this message ({type(exc).__name__}: {exc})")
+    return Checked(report.verdict, tuple(report.findings), report.subject, True)
+
+
+def finish_raw(
+    guard: Guard, raw: bytes, envelope_rcpts: Sequence[str], rules: Sequence[Rule]
+) -> list[Finding]:
+    """The findings of `rules` that ran after the decision on this message. They cannot hold it
+    any more, so a rule that fails gives a finding at its own severity."""
+    try:
+        msg = guard.parse(with_envelope_recipients(raw, envelope_rcpts))
+    except Exception:  # noqa: BLE001 - the decision already held a message the guard cannot read
+        return []
+    return guard.check_message(msg, rules, hold_on_failure=False).findings
 
 
 def split_rules(rules: Sequence[Rule], on_warn: str) -> tuple[list[Rule], list[Rule]]:

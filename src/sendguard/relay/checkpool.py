@@ -7,23 +7,26 @@ halved the relay's throughput. In worker processes the loop keeps its core and c
 the others.
 
 Each worker is a spawned process with one socket pair to the relay, driven by the event loop
-itself: the loop writes the request and is woken when an answer is readable. (A
+itself: the loop writes the request and is woken when the answer is readable. (A
 ProcessPoolExecutor costs two helper threads in the relay, a feeder and a result reader, that
 compete with the loop for the GIL at every message.)
 
-A check comes back in two answers (see checking.py). First the decision: the parse and the
-rules that can change the relay's reply; the relay answers the client on it. Then the rest:
-the findings of the other rules, for the stored record. A worker is free for the next message
-as soon as it has sent a decision, and it runs the rest of its earlier messages only while no
-new message waits, one rule at a time, so a long spelling pass over someone else's 30 KiB
-newsletter does not hold up the next reply. Past `MAX_DEFERRED` unfinished messages it
-finishes them first, so the rest never falls behind without bound.
+A large message is checked in two parts (see checking.py). The deciding workers (`[relay]
+check_workers`) parse it and run the rules that can change the reply; the relay answers the
+client on that. One more worker, the finisher, runs the other rules for the stored record at
+the lowest CPU priority (nice 19), so the kernel gives the deciding workers and the relay the
+CPU whenever they want it, and the finisher the rest. It parses the message again, which is
+simpler and safer than handing a parsed message (with the org's accounts in it) across. A
+message under `DEFER_FROM_BYTES` is checked whole by a deciding worker: there the split
+would cost about as much CPU as it saves time. When the finisher is `MAX_BACKLOG` messages
+behind (the machine has had no CPU to spare for a while), the deciding workers check every
+message whole until it catches up, so the records never fall behind without bound.
 
-Each worker loads the guard once from the config file. If a worker dies under a message (a
-crash in a native library, the OOM killer), that message is held as `guard-error`, never
-dropped (a message whose decision was already taken keeps it, without the rest), and a new
-worker takes the dead one's place. A worker whose relay is gone (kill -9) sees its socket
-close and exits.
+Each worker loads the guard once from the config file. If a deciding worker dies under a
+message (a crash in a native library, the OOM killer), that message is held as `guard-error`,
+never dropped; if the finisher dies, the message it was finishing keeps the deciding rules'
+findings. Either way a new worker takes the dead one's place. A worker whose relay is gone
+(kill -9) sees its socket close and exits.
 """
 
 from __future__ import annotations
@@ -40,38 +43,34 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from sendguard.errors import SendguardError
 from sendguard.guard import Guard
-from sendguard.message.model import Message
 from sendguard.relay import trace
-from sendguard.relay.checking import GUARD_ERROR, Checked, decide_raw, split_rules, unchecked
+from sendguard.relay.checking import GUARD_ERROR, Checked, check_raw, finish_raw, split_rules, unchecked
 from sendguard.report import Finding
 from sendguard.rules.base import Rule
 
 log = logging.getLogger("sendguard.relay")
 
-MAX_DEFERRED = 16  # unfinished messages a worker may hold before it stops taking new ones
-
-# Answers a worker sends: its load error (at start), then two per request, in request order.
-DECIDED = "decided"
-FINISHED = "finished"
-
-
-class _Unfinished:
-    """A decided message whose remaining rules a worker has still to run."""
-
-    def __init__(self, msg: Message | None, rules: Sequence[Rule]) -> None:
-        self.msg = msg
-        self.rules = deque(rules if msg is not None else ())
-        self.findings: list[Finding] = []
+MAX_BACKLOG = 64  # messages the finisher may be behind before the deciding workers run every rule
+# Measured on real mail (bench/relay_bench.py --real-mail): under 8 KiB (94% of messages) the
+# other rules take 1.6-4 ms on average, about what a second parse and the hand-off cost, so
+# splitting would spend as much CPU as it saves time; from 8 KiB they take 7-27 ms (mean), and
+# they are what the slowest replies waited for.
+DEFER_FROM_BYTES = 8192
+DECIDE = "decide"
+FINISH = "finish"
 
 
-def _serve_worker(conn: Connection, config_path: str, on_warn: str) -> None:
-    """A worker's life: load the guard, say whether it worked, then answer checks until EOF."""
+def _serve_worker(conn: Connection, config_path: str, on_warn: str, role: str) -> None:
+    """A worker's life: load the guard, say whether it worked, then answer requests until EOF."""
     import sendguard
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the relay, which stops the workers
+    if role == FINISH:
+        os.nice(19)
     guard, load_error = None, None
     try:
         guard = sendguard.load(config_path)
@@ -82,29 +81,20 @@ def _serve_worker(conn: Connection, config_path: str, on_warn: str) -> None:
     # The guard's tables are there for the life of the worker: out of the collector's sight, a
     # full collection does not walk them in the middle of a check (~10 ms each time otherwise).
     gc.freeze()
-    unfinished: deque[_Unfinished] = deque()
     try:
-        conn.send_bytes(pickle.dumps(load_error))
+        conn.send_bytes(pickle.dumps((load_error, bool(deferred))))
         while True:
-            if unfinished and (len(unfinished) >= MAX_DEFERRED or not conn.poll()):
-                work = unfinished[0]
-                if work.rules:
-                    assert guard is not None and work.msg is not None
-                    rule = work.rules.popleft()
-                    work.findings += guard.check_message(work.msg, [rule], hold_on_failure=False).findings
-                if not work.rules:
-                    unfinished.popleft()
-                    conn.send_bytes(pickle.dumps((FINISHED, work.findings), pickle.HIGHEST_PROTOCOL))
-                continue
-            raw, envelope_rcpts = pickle.loads(conn.recv_bytes())
-            # The answer carries the decision's times when tracing (see trace.py).
-            (checked, msg), timing = (
-                trace.timed(_decide, guard, load_error, raw, envelope_rcpts, decisive)
-                if trace.enabled
-                else (_decide(guard, load_error, raw, envelope_rcpts, decisive), None)
-            )
-            conn.send_bytes(pickle.dumps((DECIDED, checked, timing), pickle.HIGHEST_PROTOCOL))
-            unfinished.append(_Unfinished(msg, deferred))
+            raw, envelope_rcpts, whole = pickle.loads(conn.recv_bytes())
+            answer: Any
+            if role == FINISH:
+                answer = finish_raw(guard, raw, envelope_rcpts, deferred) if guard is not None else []
+            elif trace.enabled:  # the answer carries the check's times (see trace.py)
+                answer = trace.timed(
+                    _decide, guard, load_error, raw, envelope_rcpts, None if whole else decisive
+                )
+            else:
+                answer = (_decide(guard, load_error, raw, envelope_rcpts, None if whole else decisive), None)
+            conn.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
     except (EOFError, OSError):
         pass  # the relay closed its end (stopped, or was killed): nothing left to do
     os._exit(0)
@@ -115,13 +105,11 @@ def _decide(
     load_error: str | None,
     raw: bytes,
     envelope_rcpts: Sequence[str],
-    rules: Sequence[Rule],
-) -> tuple[Checked, Message | None]:
+    rules: Sequence[Rule] | None,
+) -> Checked:
     if guard is None:
-        return unchecked(
-            raw, GUARD_ERROR, f"the guard worker could not load its configuration: {load_error}"
-        ), None
-    return decide_raw(guard, raw, envelope_rcpts, rules)
+        return unchecked(raw, GUARD_ERROR, f"the guard worker could not load its configuration: {load_error}")
+    return check_raw(guard, raw, envelope_rcpts, rules)
 
 
 class WorkerDied(Exception):
@@ -131,36 +119,51 @@ class WorkerDied(Exception):
 class _Worker:
     """One worker process and the relay's end of its socket pair.
 
-    The loop reads the worker's answers as they come and hands each to the oldest caller still
-    waiting for that kind: a decision, or the rest of a check.
+    The loop reads the worker's answers as they come, in request order; the relay sends a
+    worker a request only when it has answered the last one, so a send never waits for it.
     """
 
-    def __init__(self, config_path: str, on_warn: str) -> None:
+    def __init__(self, config_path: str, on_warn: str, role: str) -> None:
         # spawn, not fork: the relay has threads (database) that fork would copy mid-flight.
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
+        self.role = role
         self.process = ctx.Process(
-            target=_serve_worker, args=(child, config_path, on_warn), name="sendguard-check", daemon=True
+            target=_serve_worker,
+            args=(child, config_path, on_warn, role),
+            name=f"sendguard-{role}",
+            daemon=True,
         )
         self.process.start()
         child.close()  # only the worker holds its end: its exit is EOF here
-        self.busy = False  # deciding a message now
-        self.started: asyncio.Future[str | None] | None = None  # its load report
-        self.decisions: deque[asyncio.Future[tuple[Checked, object]]] = deque()
-        self.rests: deque[asyncio.Future[list[Finding]]] = deque()
+        self.started: asyncio.Future[tuple[str | None, bool]] | None = None  # its load report
+        self.busy = False  # a request is out
         self.dead = False
+        self._answers: deque[asyncio.Future[Any]] = deque()
 
     @property
     def idle(self) -> bool:
-        """Loaded, alive, and not deciding a message (it may be finishing earlier ones)."""
+        """Loaded, alive, and not working on a request."""
         return not self.busy and not self.dead and self.started is not None and self.started.done()
 
     def listen(self, on_death: Callable[[_Worker], None]) -> None:
         """Start reading answers (from the load report on); `on_death` is called once if it dies."""
         loop = asyncio.get_running_loop()
         self.started = loop.create_future()
+        self._answers.append(self.started)
         self._on_death = on_death
         loop.add_reader(self.conn.fileno(), self._readable)
+
+    def request(self, payload: bytes) -> asyncio.Future[Any]:
+        """Send a request; the future gets the answer (or WorkerDied)."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            self.conn.send_bytes(payload)  # the worker is blocked reading: this returns at once
+        except OSError as exc:
+            self._died(str(exc))
+            raise WorkerDied(str(exc)) from None
+        self._answers.append(answer)
+        return answer
 
     def _readable(self) -> None:
         try:
@@ -168,43 +171,21 @@ class _Worker:
         except (EOFError, OSError) as exc:
             self._died(str(exc) or type(exc).__name__)
             return
-        assert self.started is not None
-        if not self.started.done():
-            self.started.set_result(answer)
-        elif answer[0] == DECIDED:
-            _settle(self.decisions.popleft(), answer[1:])
-        else:
-            _settle(self.rests.popleft(), answer[1])
+        waiting = self._answers.popleft()
+        if not waiting.done():  # a caller that was cancelled leaves its future cancelled
+            waiting.set_result(answer)
 
     def _died(self, why: str) -> None:
         if self.dead:
             return
         self.dead = True
         asyncio.get_running_loop().remove_reader(self.conn.fileno())
-        for waiting in (self.started, *self.decisions, *self.rests):
-            if waiting is not None and not waiting.done():
+        for waiting in self._answers:
+            if not waiting.done():
                 waiting.set_exception(WorkerDied(why))
                 waiting.exception()  # retrieved: a caller that went away leaves no warning behind
-        self.decisions.clear()
-        self.rests.clear()
+        self._answers.clear()
         self._on_death(self)
-
-    def request(
-        self, payload: bytes
-    ) -> tuple[asyncio.Future[tuple[Checked, object]], asyncio.Future[list[Finding]]]:
-        """Send a check; the futures get its decision and its remaining findings (or WorkerDied)."""
-        loop = asyncio.get_running_loop()
-        decision: asyncio.Future[tuple[Checked, object]] = loop.create_future()
-        rest: asyncio.Future[list[Finding]] = loop.create_future()
-        try:
-            # The worker is idle or finishing earlier messages between rules: it reads this soon.
-            self.conn.send_bytes(payload)
-        except OSError as exc:
-            self._died(str(exc))
-            raise WorkerDied(str(exc)) from None
-        self.decisions.append(decision)
-        self.rests.append(rest)
-        return decision, rest
 
     def close(self) -> None:
         self.conn.close()  # EOF: the worker exits
@@ -214,80 +195,109 @@ class _Worker:
             self.process.join(1)
 
 
-def _settle(future: asyncio.Future, value: object) -> None:
-    if not future.done():  # a caller that was cancelled leaves its future cancelled
-        future.set_result(value)
-
-
 class CheckPool:
-    """`await pool.check(raw, rcpts)` → (decision, the rest), computed in one of `workers` processes.
+    """`await pool.check(raw, rcpts)` → (the decision, a future for the rest).
 
-    The decision is a `Checked` from the rules that can change the reply (`[relay] on_warn`);
-    the rest is a future for the other rules' findings (WorkerDied if the worker dies first).
+    The decision is a `Checked` from the rules that can change the reply (`[relay] on_warn`),
+    made by one of `workers` deciding processes; the rest is the other rules' findings, from
+    the finisher (an empty list when the decision ran every rule, WorkerDied if the finisher
+    dies on it).
     """
 
-    def __init__(self, config_path: Path, workers: int, on_warn: str = "forward") -> None:
+    def __init__(
+        self, config_path: Path, workers: int, on_warn: str = "forward", defer_from: int = DEFER_FROM_BYTES
+    ) -> None:
         self.config_path = str(config_path)
-        self.workers = workers
         self.on_warn = on_warn
+        self.defer_from = defer_from  # messages smaller than this (bytes) are checked whole
         # Started now, loading their guards while the relay sets up the rest.
-        self._all: list[_Worker] = [_Worker(self.config_path, on_warn) for _ in range(workers)]
+        self._all: list[_Worker] = [_Worker(self.config_path, on_warn, DECIDE) for _ in range(workers)]
+        self._all.append(_Worker(self.config_path, on_warn, FINISH))
         self._ready = False
+        self._deferred_rules = False  # whether there is anything for the finisher to do
         self._waiting: deque[asyncio.Future[None]] = deque()  # callers waiting for a free worker
+        self._backlog: deque[tuple[bytes, asyncio.Future[list[Finding]]]] = deque()  # for the finisher
+        self._pump: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # replacements being started
 
     async def ready(self) -> None:
         """Wait until the workers have loaded their guards, so the first messages do not wait for it."""
-        errors = []
+        reports = []
         for worker in self._all:
             worker.listen(self._replace)
         for worker in list(self._all):
             assert worker.started is not None
             try:
-                errors.append(await worker.started)
+                reports.append(await worker.started)
             except WorkerDied:
                 raise SendguardError(
                     "the guard worker processes could not start (see the messages above)"
                 ) from None
-        if any(errors):
-            raise SendguardError(f"guard worker: {next(e for e in errors if e)}")
+        errors = [error for error, _ in reports if error]
+        if errors:
+            raise SendguardError(f"guard worker: {errors[0]}")
+        self._deferred_rules = reports[0][1]
         self._ready = True
 
     async def check(
         self, raw: bytes, envelope_rcpts: Sequence[str]
     ) -> tuple[Checked, asyncio.Future[list[Finding]]]:
-        worker = await self._acquire()
+        whole = not self._deferred_rules or len(raw) < self.defer_from or len(self._backlog) >= MAX_BACKLOG
+        worker = await self._acquire(DECIDE)
         trace.stamp("dispatched")
-        payload = pickle.dumps((raw, list(envelope_rcpts)), pickle.HIGHEST_PROTOCOL)
         try:
-            decision, rest = worker.request(payload)
+            decision = worker.request(
+                pickle.dumps((raw, list(envelope_rcpts), whole), pickle.HIGHEST_PROTOCOL)
+            )
         except WorkerDied:
-            return self._lost(raw)
-        # The worker is free again once its decision is read, even if this caller goes away.
+            return self._lost(raw), _done([])
+        # The worker is free again once its answer is read, even if this caller goes away.
         decision.add_done_callback(lambda _: self._release(worker))
         try:
             checked, timing = await asyncio.shield(decision)
         except WorkerDied:
-            return self._lost(raw)
+            return self._lost(raw), _done([])
         trace.stamp("checked")
         trace.stamp("worker", timing)
+        if whole or not checked.readable:
+            return checked, _done([])
+        rest: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
+        self._backlog.append(
+            (pickle.dumps((raw, list(envelope_rcpts), False), pickle.HIGHEST_PROTOCOL), rest)
+        )
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._finish_backlog())
         return checked, rest
 
-    def _lost(self, raw: bytes) -> tuple[Checked, asyncio.Future[list[Finding]]]:
+    def _lost(self, raw: bytes) -> Checked:
         log.error("a guard worker died while checking a message; holding the message, starting another")
-        nothing: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
-        nothing.set_result([])
-        return unchecked(
-            raw, GUARD_ERROR, "the guard's worker process died while checking this message"
-        ), nothing
+        return unchecked(raw, GUARD_ERROR, "the guard's worker process died while checking this message")
 
-    async def _acquire(self) -> _Worker:
-        """A worker not deciding anything now: of those, the one with the least unfinished work."""
+    async def _finish_backlog(self) -> None:
+        """Hand the finisher one message at a time, oldest first, until the backlog is empty."""
+        while self._backlog:
+            payload, rest = self._backlog[0]
+            finisher = await self._acquire(FINISH)
+            try:
+                answer = finisher.request(payload)
+                findings = await answer
+            except WorkerDied as exc:
+                if not rest.done():
+                    rest.set_exception(exc)
+                    rest.exception()  # the handler logs it; retrieved in case no one waits any more
+            else:
+                if not rest.done():  # its handler may have been cancelled (shutdown)
+                    rest.set_result(findings)
+            finally:
+                self._release(finisher)
+                self._backlog.popleft()
+
+    async def _acquire(self, role: str) -> _Worker:
+        """A free worker of `role`, waiting for one if need be."""
         assert self._ready, "CheckPool.ready() first"
         while True:
-            free = [w for w in self._all if w.idle]
-            if free:
-                worker = min(free, key=lambda w: len(w.rests))
+            worker = next((w for w in self._all if w.role == role and w.idle), None)
+            if worker is not None:
                 worker.busy = True
                 return worker
             waiter = asyncio.get_running_loop().create_future()
@@ -299,11 +309,11 @@ class CheckPool:
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():  # skip callers that went away
+        """Let every waiting caller look again (there are few: the relay's DATA commands and the pump)."""
+        waiting, self._waiting = self._waiting, deque()
+        for waiter in waiting:
+            if not waiter.done():
                 waiter.set_result(None)
-                return
 
     def _replace(self, dead: _Worker) -> None:
         """`dead` is gone: start another in its place (after a second if it died while starting)."""
@@ -317,13 +327,13 @@ class CheckPool:
         crashed_at_start = dead.started is None or dead.started.exception() is not None
         if crashed_at_start:
             log.error("a new guard worker died at start; trying again in a second")
-        task = loop.create_task(self._start_one(1.0 if crashed_at_start else 0.0))
+        task = loop.create_task(self._start_one(dead.role, 1.0 if crashed_at_start else 0.0))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _start_one(self, delay: float) -> None:
+    async def _start_one(self, role: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        worker = _Worker(self.config_path, self.on_warn)
+        worker = _Worker(self.config_path, self.on_warn, role)
         self._all.append(worker)
         worker.listen(self._replace)
         assert worker.started is not None
@@ -335,3 +345,9 @@ class CheckPool:
         for worker in self._all:
             worker.close()
         self._all = []
+
+
+def _done(value: list[Finding]) -> asyncio.Future[list[Finding]]:
+    future: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
