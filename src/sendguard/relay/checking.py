@@ -11,10 +11,11 @@ never drop it, so the error becomes a blocking finding of its own (`unreadable-m
 other exception from the guard is treated the same way (`guard-error`): a bug holds mail, it
 never passes it.
 
-The relay waits only for the rules that can change its reply (`split_rules`): block-severity
-rules, and warn-severity ones when `[relay] on_warn = "hold"`. The others cannot turn a
-forwarded message into a held one, so they run after the reply and their findings are added
-to the stored record (`completed`).
+For a large message the relay waits only for the rules that can change its reply
+(`split_rules`): block-severity rules, and warn-severity ones when `[relay] on_warn = "hold"`.
+The others cannot turn a forwarded message into a held one, so they run after the reply
+(`finish_raw`) and their findings are added to the stored record (`completed`); see
+checkpool.py for which messages and why.
 """
 
 from __future__ import annotations

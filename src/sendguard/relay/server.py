@@ -1,14 +1,14 @@
 """The SMTP side of the relay: an aiosmtpd handler that checks, stores, and answers.
 
 For each message (DATA):
-1. the guard decides on it, in a worker process (checkpool.py: a check never stalls this loop),
-   with the rules that can change the reply (checking.py);
+1. the guard checks it, in a worker process (checkpool.py: a check never stalls this loop); a
+   large message only with the rules that can change the reply (checking.py);
 2. the verdict picks a state: pass → outbox; warn → outbox or held (`on_warn`); block → held or
    rejected (`on_block`); a message the guard cannot read → held, always;
 3. the message and the decision are committed to the store (group commit, see batch.py; a
    message due at once is stored already claimed for delivery and handed to the lanes);
 4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id;
-5. the other rules' findings, when they come, are added to the message's record and its
+5. for a large message, the other rules' findings, when they come, are added to the message's record and its
    decision-log entry (in a later group commit). They cannot change its state. If the relay
    stops or dies in between, the record keeps only the deciding rules' findings; the message
    itself is never affected.
