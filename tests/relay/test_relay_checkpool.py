@@ -130,30 +130,17 @@ def test_a_dead_finisher_loses_only_the_rest_of_its_message_and_is_replaced() ->
     asyncio.run(scenario())
 
 
-def test_deciding_workers_run_every_rule_while_the_finisher_is_behind(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(checkpool, "MAX_BACKLOG", 0)  # as if the finisher were far behind
-    raw = example("12-warn-spelling.eml")
-
-    async def scenario() -> tuple[list[str], list]:
-        pool = CheckPool(EXAMPLE_CONFIG, 1, defer_from=0)
-        try:
-            await pool.ready()
-            checked, rest = await pool.check(raw, [])
-            return [f.rule for f in checked.findings], await rest
-        finally:
-            pool.close()
-
-    assert asyncio.run(scenario()) == (["spelling"] * 3, [])
-
-
-def test_a_small_message_is_checked_whole() -> None:
+@pytest.mark.parametrize("why", ["the finisher is far behind", "the message is small"])
+def test_a_message_is_checked_whole_when(why: str, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = example("12-warn-spelling.eml")
     assert len(raw) < checkpool.DEFER_FROM_BYTES
+    defer_from = checkpool.DEFER_FROM_BYTES
+    if why == "the finisher is far behind":
+        monkeypatch.setattr(checkpool, "MAX_BACKLOG", 0)
+        defer_from = 0  # so only the backlog can make it whole
 
     async def scenario() -> tuple[list[str], list]:
-        pool = CheckPool(EXAMPLE_CONFIG, 1)
+        pool = CheckPool(EXAMPLE_CONFIG, 1, defer_from=defer_from)
         try:
             await pool.ready()
             checked, rest = await pool.check(raw, [])
