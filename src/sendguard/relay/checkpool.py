@@ -200,8 +200,8 @@ class CheckPool:
 
     The decision is a `Checked` from the rules that can change the reply (`[relay] on_warn`),
     made by one of `workers` deciding processes; the rest is the other rules' findings, from
-    the finisher (an empty list when the decision ran every rule, WorkerDied if the finisher
-    dies on it).
+    the finisher (WorkerDied if the finisher dies on it), or None when the decision ran every
+    rule.
     """
 
     def __init__(
@@ -241,7 +241,7 @@ class CheckPool:
 
     async def check(
         self, raw: bytes, envelope_rcpts: Sequence[str]
-    ) -> tuple[Checked, asyncio.Future[list[Finding]]]:
+    ) -> tuple[Checked, asyncio.Future[list[Finding]] | None]:
         whole = not self._deferred_rules or len(raw) < self.defer_from or len(self._backlog) >= MAX_BACKLOG
         worker = await self._acquire(DECIDE)
         trace.stamp("dispatched")
@@ -250,17 +250,17 @@ class CheckPool:
                 pickle.dumps((raw, list(envelope_rcpts), whole), pickle.HIGHEST_PROTOCOL)
             )
         except WorkerDied:
-            return self._lost(raw), _done([])
+            return self._lost(raw), None
         # The worker is free again once its answer is read, even if this caller goes away.
         decision.add_done_callback(lambda _: self._release(worker))
         try:
             checked, timing = await asyncio.shield(decision)
         except WorkerDied:
-            return self._lost(raw), _done([])
+            return self._lost(raw), None
         trace.stamp("checked")
         trace.stamp("worker", timing)
         if whole or not checked.readable:
-            return checked, _done([])
+            return checked, None
         rest: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
         self._backlog.append(
             (pickle.dumps((raw, list(envelope_rcpts), False), pickle.HIGHEST_PROTOCOL), rest)
@@ -345,9 +345,3 @@ class CheckPool:
         for worker in self._all:
             worker.close()
         self._all = []
-
-
-def _done(value: list[Finding]) -> asyncio.Future[list[Finding]]:
-    future: asyncio.Future[list[Finding]] = asyncio.get_running_loop().create_future()
-    future.set_result(value)
-    return future

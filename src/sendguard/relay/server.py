@@ -8,10 +8,10 @@ For each message (DATA):
 3. the message and the decision are committed to the store (group commit, see batch.py; a
    message due at once is stored already claimed for delivery and handed to the lanes);
 4. only then the client hears 250 (queued) or 550 5.7.1 naming the rules and the id;
-5. for a large message, the other rules' findings, when they come, are added to the message's record and its
-   decision-log entry (in a later group commit). They cannot change its state. If the relay
-   stops or dies in between, the record keeps only the deciding rules' findings; the message
-   itself is never affected.
+5. for a large message, the other rules' findings, when they come, are added to the message's
+   record and its decision-log entry (with a later group commit). They cannot change its
+   state. If the relay stops or dies in between, the record keeps only the deciding rules'
+   findings; the message itself is never affected.
 If the commit fails the client gets 451 and keeps the message: nothing is acknowledged that is
 not on disk.
 
@@ -75,7 +75,7 @@ class RelayHandler:
         self,
         guard: Guard,
         settings: RelaySettings,
-        check: Callable[[bytes, Sequence[str]], Awaitable[tuple[Checked, Awaitable[list[Finding]]]]],
+        check: Callable[[bytes, Sequence[str]], Awaitable[tuple[Checked, Awaitable[list[Finding]] | None]]],
         accept: Callable[[NewMessage], Awaitable[str]],
         complete: Callable[[Completion], Awaitable[None]],
     ) -> None:
@@ -141,9 +141,10 @@ class RelayHandler:
         except Exception:  # noqa: BLE001 - the client keeps the message and retries; we log why
             log.exception("could not store a message from %s", envelope.mail_from)
             return NOT_STORED
-        task = asyncio.create_task(self._finish_check(message_id, checked, rest))
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
+        if rest is not None:
+            task = asyncio.create_task(self._finish_check(message_id, checked, rest))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
         trace.stamp("stored")
         trace.stamp("id", message_id)
         log.info(
