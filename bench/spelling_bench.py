@@ -56,7 +56,7 @@ from sendguard.message.model import Message
 from sendguard.message.parse import parse
 from sendguard.org.model import Directory, Org
 from sendguard.report import Severity
-from sendguard.rules.spelling import Spelling
+from sendguard.rules.spelling import Occurrences, Spelling, conversation_text, written_text
 from sendguard.spelling import SpellChecker, _tokens, find_dictionary
 from sendguard.vocabulary import learn_from
 
@@ -74,6 +74,9 @@ BENCH_ORG = Org("bench", (), Directory({}, {}))
 class Mail(NamedTuple):
     source: str  # path relative to the corpora
     text: str  # new text
+    # The rule's evidence from the rest of the message, as it looks words up:
+    counts: Occurrences  # in all the author wrote in it (new text and a fresh subject)
+    shared: Occurrences  # in what others wrote in the conversation (quoted text, names, ...)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -120,7 +123,15 @@ def real_mail(quick: bool) -> list[Mail]:
     paths += sorted((ham / "easy-ham-1").iterdir())[::3] + sorted((ham / "hard-ham-1").iterdir())
     if quick:
         paths = paths[::16]
-    return [Mail(str(path.relative_to(CORPORA)), msg.new_text) for path, msg in _parsed(paths)]
+    return [
+        Mail(
+            str(path.relative_to(CORPORA)),
+            msg.new_text,
+            Occurrences(written_text(msg)),
+            Occurrences(conversation_text(msg)),
+        )
+        for path, msg in _parsed(paths)
+    ]
 
 
 def held_out_mail(quick: bool) -> dict[str, list[Message]]:
@@ -300,12 +311,13 @@ def mail_flags(name: str, mail: list[Mail]) -> dict[str, Any]:
     verdicts: dict[str, bool] = {}  # the peers judge a word alone, so once per distinct word
     start = time.perf_counter()
     per_message: list[float] = []
-    for source, text in mail:
+    for source, text, counts, shared in mail:
         tokens = words_of(text)
         words += len(tokens)
         if isinstance(t, Sendguard) and not isinstance(t, SendguardUngated):
             one = time.perf_counter()
-            flags += [(source, m.word) for m in t.checker.check(text) if m.kind == "spelling"]
+            found = t.checker.check(text, counts=counts, shared=shared)  # the rule's evidence too
+            flags += [(source, m.word) for m in found if m.kind == "spelling"]
             per_message.append(time.perf_counter() - one)
             continue
         for w in tokens:
@@ -333,9 +345,10 @@ def vocabulary_flags(mail: list[Mail], lists: dict[str, list[Pair]], quick: bool
         learned[f"{corpus} (from {len(messages):,} held-out messages)"] = words
         on_lists[corpus] = [f"{w} ({misspellings[w]})" for w in words if w in misspellings]
         checker = SpellChecker(words)
-        for source, text in mail:
+        for source, text, counts, shared in mail:
             if source.split("/")[0] == corpus:
-                flags += [(source, m.word) for m in checker.check(text) if m.kind == "spelling"]
+                found = checker.check(text, counts=counts, shared=shared)
+                flags += [(source, m.word) for m in found if m.kind == "spelling"]
     return {"flags": flags, "learned": learned, "on_lists": on_lists}
 
 
@@ -350,12 +363,12 @@ def timing(name: str, mail: list[Mail], budget_words: int) -> dict[str, Any]:
     start = time.perf_counter()
     per_message = []
     suggested: dict[str, list[str]] = {}
-    for _, text in mail:
+    for _, text, counts, shared in mail:
         if words >= budget_words:
             break
         one = time.perf_counter()
         if isinstance(t, Sendguard):
-            t.checker.check(text)  # returns suggestions with each finding
+            t.checker.check(text, counts=counts, shared=shared)  # returns suggestions with each finding
         else:
             for w in words_of(text):
                 if t.wrong(w) and w not in suggested:
@@ -558,7 +571,7 @@ def _mail_summary(results: dict[tuple[str, str], Any], mail: list[Mail]) -> dict
             per_corpus.setdefault(corpus, Counter())["genuine" if label in GENUINE else label] += 1
         out[name] = {"words": r["words"], "flags": len(r["flags"]), "by_corpus": per_corpus}
     words_by_corpus: Counter[str] = Counter()
-    for source, text in mail:
+    for source, text, _, _ in mail:
         words_by_corpus[source.split("/")[0]] += len(words_of(text))
     out["words_by_corpus"] = dict(words_by_corpus)
     return out
@@ -686,8 +699,8 @@ def markdown(r: dict[str, Any]) -> str:
 def _label_sheet(quick: bool) -> Iterator[str]:
     """Rows to hand-label: every sendguard flag on real mail with its line (for `--sheet`)."""
     checker = SpellChecker()
-    for source, text in real_mail(quick):
-        for m in checker.check(text):
+    for source, text, counts, shared in real_mail(quick):
+        for m in checker.check(text, counts=counts, shared=shared):
             if m.kind == "spelling":
                 start = text.rfind("\n", 0, m.start) + 1
                 end = text.find("\n", m.end)

@@ -10,7 +10,7 @@ import pytest
 from rules_support import Case
 from sendguard.guard import Guard
 from sendguard.report import Finding, Severity
-from sendguard.rules.spelling import Spelling
+from sendguard.rules.spelling import Occurrences, Spelling
 from support import EXAMPLE_MESSAGES, build_message, example_guard
 
 RULE = "spelling"
@@ -36,6 +36,30 @@ TRIGGERS = [
             "On Mon, 23 Nov 2026, Peter Jones <peter.jones@acme.com> wrote:\n> Please fix it.\n"
         ),
         "definately",
+    ),
+    # The conversation's words are evidence only for the same word: the quote writes "empower",
+    # the new text "enpower"; and a typo the quote spells right is still one.
+    Case(
+        "a-different-word-in-the-quoted-text",
+        dict(
+            body="Hi Peter,\n\nThe enpower schedule is fixed.\n\n"
+            "On Mon, 23 Nov 2026, Peter Jones <peter.jones@acme.com> wrote:\n> Can you empower the team?\n"
+        ),
+        "enpower",
+    ),
+    Case(
+        "a-typo-only-in-the-new-text",
+        dict(
+            body="Hi Peter,\n\nWe have recieved it.\n\n"
+            "On Mon, 23 Nov 2026, Peter Jones <peter.jones@acme.com> wrote:\n> Have you received it?\n"
+        ),
+        "recieved",
+    ),
+    # Written again in a fresh subject, but a slip for a very common word: a habit, not a term.
+    Case(
+        "habitual-typo-in-subject-and-body",
+        dict(subject="thier invoice", body="Hi Peter,\n\nThier invoice is late.\n"),
+        "Thier",
     ),
     Case("two-slips-in-a-long-word", dict(body="Hi Peter,\n\nThe fix is permenant now.\n"), "permenant"),
     Case(
@@ -78,6 +102,35 @@ NEAR_MISSES = [
         ),
     ),
     Case("signature-name", dict(body="Hi Peter,\n\nAll set.\n\nBest,\nSiobhan Ni Bhriain\n")),
+    # Words shared in the conversation are its terms, not the author's slips: in the quoted text
+    # (spamassassin-ham/hard-ham-1/00394...: traceback), a reply's subject, an attachment's name.
+    Case(
+        "a-term-the-quoted-text-uses",
+        dict(
+            body="Hi Peter,\n\nThe enpower schedule is fixed.\n\n"
+            "On Mon, 23 Nov 2026, Peter Jones <peter.jones@acme.com> wrote:\n> Is the enpower schedule right?\n"
+        ),
+    ),
+    Case(
+        "a-term-in-a-reply-subject",
+        dict(subject="Re: enpower outage", body="Hi Peter,\n\nThe enpower feed is back.\n"),
+    ),
+    Case(
+        "a-term-in-an-attachment-name",
+        dict(
+            body="Hi Peter,\n\nThe enpower schedule is attached.\n",
+            attachments=[("enpower_schedule.csv", b"hour,mw\n", "text/csv")],
+        ),
+    ),
+    # enron/maildir/slinger-r/sent_items/24: the author writes it in a fresh subject and the body.
+    Case(
+        "a-term-in-the-subject-and-the-body",
+        dict(subject="Enpower to Caps", body="Hi Peter,\n\nThe enpower feed is back.\n"),
+    ),
+    Case(
+        "a-term-in-two-paragraphs",
+        dict(body="Hi Peter,\n\nThe enpower feed is back.\n\n> Thanks\n\nThe enpower desk knows.\n"),
+    ),
     # Real false alarms, from ../shared/corpora:
     # spamassassin-ham/hard-ham-1/00229.0870e13cd0b783d3d0b32826fa06bef3.txt (a list of links).
     Case(
@@ -189,6 +242,15 @@ def test_one_finding_per_occurrence(guard: Guard) -> None:
     assert found == []
     found = run(guard, dict(body="Hi Peter,\n\nWe recieved the adress.\n"))
     assert [f.evidence for f in found] == ["recieved", "adress"]
+
+
+def test_occurrences_count_whole_words_only_when_asked() -> None:
+    asked = []
+    words = Occurrences(lambda: asked.append(1) or "Enpower to CAPS: see enpower_2.csv, not enpowered.")
+    assert asked == []  # nothing is built until a word is in doubt
+    assert words.get("enpower", 0) == 2 and "enpower" in words
+    assert "enpowered" in words and "caps" in words and "enpowe" not in words and words.get("see") == 1
+    assert asked == [1]
 
 
 def test_vocabulary_option_adds_words(guard: Guard) -> None:

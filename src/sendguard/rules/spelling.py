@@ -7,9 +7,12 @@ at your new text and a fresh subject (quoted text and the subject of a reply are
 side's words), and leaves alone what is not prose: URLs, addresses, file names, reference codes
 (INC-4821, PO#12345), numbers, acronyms, product-style names (RevCalc) and people's names, and
 what nobody would call a misspelling: titles in a list of links, lines in another language, a
-word in quotes ("aplay"), a word hyphenated at a line break. Account names, aliases, contact
-names and your domains are known words, and so is everything in `[vocabulary] words`
-(`sendguard vocabulary` proposes those from your team's mail). Unknown
+word in quotes ("aplay"), a word hyphenated at a line break, a word the rest of the conversation
+uses too (its quoted text, a reply's subject, an attachment's name, a name in the address
+headers: the thread's term, not your slip), and an unknown word you write twice in the message
+(subject and body, or two paragraphs) unless it is a slip for a very common word (thier).
+Account names, aliases, contact names and your domains are known words, and so is everything in
+`[vocabulary] words` (`sendguard vocabulary` proposes those from your team's mail). Unknown
 words that do not look like a slip for a real word (trade jargon, other languages) are not
 reported. It also catches "yesterdays outage" and "last weeks invoice", which every dictionary
 accepts but which need an apostrophe. Suggestions come from a fast word list, so a message with
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -42,6 +45,7 @@ from sendguard.spelling import Misspelling, SpellChecker
 # The subject of a reply or forward is the other side's; only a fresh subject is the author's.
 REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 SHOWN_SUGGESTIONS = 3
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def org_words(org: Org) -> list[str]:
@@ -53,6 +57,56 @@ def org_words(org: Org) -> list[str]:
     words += [contact.name for contact in org.directory.contacts.values()]
     words += [label for domain in org.internal_domains for label in domain.split(".")[:-1]]
     return words
+
+
+def written_text(msg: Message) -> str:
+    """What the author wrote in a message: its subject (unless a reply's) and its new text."""
+    parts = [msg.subject] if msg.subject and not REPLY_PREFIX.match(msg.subject) else []
+    parts += ["\n".join(line.text for line in block) for block in msg.new_blocks()]
+    return "\n\n".join(parts)
+
+
+def conversation_text(msg: Message) -> str:
+    """What others wrote in the message's conversation: its quoted and forwarded text, a reply's
+    subject, the attachments' names and the display names in the address headers."""
+    parts = [line.text for line in msg.lines if line.quoted]
+    if msg.subject and REPLY_PREFIX.match(msg.subject):
+        parts.append(msg.subject)
+    parts += [attachment.filename for attachment in msg.attachments]
+    senders = [msg.sender] if msg.sender is not None else []
+    parts += [address.display_name for address in (*senders, *msg.recipients, *msg.reply_to)]
+    return "\n".join(part for part in parts if part)
+
+
+class Occurrences(Mapping[str, int]):
+    """How often a text writes a word (lower case, as a whole word: "enpower" in "enpower_1.csv",
+    not in "enpowered"), counted when asked: the checker asks only about the few words it has
+    doubts about, so the text is never split into words (~1 ms a message, tens in a long one)
+    and is built only on the first question when given as a function."""
+
+    def __init__(self, text: str | Callable[[], str]) -> None:
+        self._text = text
+        self._lowered: str | None = None
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, word: str) -> int:
+        n = self._counted.get(word)
+        if n is None:
+            if self._lowered is None:
+                self._lowered = (self._text if isinstance(self._text, str) else self._text()).lower()
+            n = len(re.findall(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", self._lowered))
+            self._counted[word] = n
+        if not n:
+            raise KeyError(word)
+        return n
+
+    def __iter__(self) -> Iterator[str]:
+        if self._lowered is None:
+            self._lowered = (self._text if isinstance(self._text, str) else self._text()).lower()
+        return iter(dict.fromkeys(_WORD.findall(self._lowered)))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class Spelling(Rule):
@@ -75,13 +129,17 @@ class Spelling(Rule):
 
     def written_text(self, msg: Message) -> str:
         """What this rule reads of a message: its subject (unless a reply's) and its new text."""
-        parts = [msg.subject] if msg.subject and not REPLY_PREFIX.match(msg.subject) else []
-        parts += ["\n".join(line.text for line in block) for block in msg.new_blocks()]
-        return "\n\n".join(parts)
+        return written_text(msg)
 
     def _findings(self, msg: Message) -> Iterator[Finding]:
+        # Evidence from the rest of the message, looked up only for a word in doubt: the author
+        # writing it again elsewhere (another paragraph, the subject), and others writing it.
+        evidence = {
+            "counts": Occurrences(lambda: written_text(msg)),
+            "shared": Occurrences(lambda: conversation_text(msg)),
+        }
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
-            for slip in self.checker.check(msg.subject):
+            for slip in self.checker.check(msg.subject, **evidence):
                 yield self._finding(slip, header_location("Subject", msg.subject, slip.start, slip.end))
         for block in msg.new_blocks():
             # Check a run of lines as one text so sentences (and names) are seen across line wraps.
@@ -89,7 +147,7 @@ class Spelling(Rule):
             for line in block:
                 starts.append(pos)
                 pos += len(line.text) + 1
-            for slip in self.checker.check("\n".join(line.text for line in block)):
+            for slip in self.checker.check("\n".join(line.text for line in block), **evidence):
                 i = bisect_right(starts, slip.start) - 1
                 line, offset = block[i], starts[i]
                 end = min(slip.end - offset, len(line.text))  # "last weeks" may wrap over two lines
