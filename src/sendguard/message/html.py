@@ -13,6 +13,8 @@ SKIP_TAGS = {"script", "style", "head", "title"}
 QUOTE_CLASSES = re.compile(
     r"gmail_quote|yahoo_quoted|moz-cite-prefix|OutlookMessageHeader|divRplyFwdMsg", re.I
 )
+VOID_TAGS = {"br", "hr", "img", "meta", "link", "input"}  # never on the open-tag stack
+SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 class _Reducer(HTMLParser):
@@ -27,8 +29,13 @@ class _Reducer(HTMLParser):
         self.href: str | None = None
         self.anchor: list[str] = []
 
+    def updatepos(self, i: int, j: int) -> int:
+        # The stock one counts the newlines of every token for getpos(), which nothing here reads.
+        return j
+
     def _break(self) -> None:
-        text = re.sub(r"[ \t\u00a0]+", " ", "".join(self.current)).strip()
+        # Most breaks close an empty line (a block tag right after another): no text to clean.
+        text = SPACES.sub(" ", "".join(self.current)).strip() if self.current else ""
         if text or (self.lines and self.lines[-1][0]):
             self.lines.append((text, self.quote_depth > 0))
         self.current = []
@@ -37,13 +44,14 @@ class _Reducer(HTMLParser):
         if tag in SKIP_TAGS:
             self.skip += 1
             return
-        attr = dict(attrs)
         if tag in BLOCK_TAGS:
             self._break()
+        attr = dict(attrs)
         quote = tag == "blockquote" or bool(
-            QUOTE_CLASSES.search(attr.get("class") or "") or QUOTE_CLASSES.search(attr.get("id") or "")
+            ("class" in attr and QUOTE_CLASSES.search(attr["class"] or ""))
+            or ("id" in attr and QUOTE_CLASSES.search(attr["id"] or ""))
         )
-        if tag not in ("br", "hr", "img", "meta", "link", "input"):
+        if tag not in VOID_TAGS:
             self.stack.append((tag, quote))
             if quote:
                 self.quote_depth += 1
