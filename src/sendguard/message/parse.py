@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sendguard.errors import InputError
 from sendguard.message.html import html_to_lines
 from sendguard.message.model import Address, Amount, Attachment, BodyLine, Link, Message, Party
-from sendguard.message.money import find_amounts
+from sendguard.message.money import find_amounts, may_hold_amounts
 from sendguard.message.quotes import footer_start, quoted_authors, quoted_flags
 from sendguard.org.model import Org
 
@@ -139,6 +139,8 @@ def parse(
     ]
     footer = footer_start([ln.text for ln in lines])
     for line in lines:
+        if "." not in line.text and "://" not in line.text:
+            continue  # most lines: every URL has "://" or "www."
         for m in URL_RE.finditer(line.text):
             url = m.group(0).rstrip(".,;:!?")
             host = _host(url if "://" in url else "http://" + url)
@@ -154,9 +156,10 @@ def parse(
                     Link(href, host, anchor, line.number if line else None, line.quoted if line else False)
                 )
 
+    # Most bodies have no amount at all: one look at the whole text spares a look per line.
     amounts = [
         Amount(value, currency, line.number, start, end, written, line.quoted)
-        for line in lines
+        for line in (lines if may_hold_amounts(text or "") else ())
         for start, end, value, currency, written in find_amounts(line.text, dollar_currency)
     ]
     return Message(
