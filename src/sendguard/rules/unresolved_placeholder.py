@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sendguard.message.model import Message
+from sendguard.message.model import BodyLine, Message
 from sendguard.report import Finding, Location, Severity
 from sendguard.rules.base import Rule, body_location, header_location
 
@@ -51,6 +51,9 @@ MERGE_FIELD_WORDS = {
 FILE_NOTE = re.compile(r"\.[A-Za-z0-9]{2,4}$")  # <<agenda.doc>>: an attachment note, not a tag
 WORD_SPLIT = re.compile(r"[ _.\-]+|(?<=[a-z])(?=[A-Z])")
 HTML_ATTR = re.compile(r"""(?:href|src|alt|title)\s*=\s*["']([^"']*)["']""", re.I)
+# The same, for lower-cased ASCII: on ASCII text, where re.I folds nothing but A-Z (its other
+# folds, ſ ı İ K, are not ASCII), it finds the same spans about three times faster.
+HTML_ATTR_LOWER = re.compile(HTML_ATTR.pattern)
 
 
 def looks_like_merge_field(name: str) -> bool:
@@ -76,6 +79,19 @@ def placeholders(text: str, *, subject: bool = False) -> list[re.Match[str]]:
     return sorted(found, key=lambda m: m.start())
 
 
+def _with_tag_characters(lines: list[BodyLine]) -> list[BodyLine]:
+    """`lines`, or none when no line has a tag character: one scan of all the text (no tag spans
+    a line) instead of one per line, and most messages have none."""
+    return lines if TAG_CHARACTERS.search("\n".join(ln.text for ln in lines)) else []
+
+
+def _attribute_values(html: str) -> list[str]:
+    """The values of the href, src, alt and title attributes in `html`, in order."""
+    if html.isascii():
+        return [html[m.start(1) : m.end(1)] for m in HTML_ATTR_LOWER.finditer(html.lower())]
+    return [m.group(1) for m in HTML_ATTR.finditer(html)]
+
+
 class UnresolvedPlaceholder(Rule):
     id = "unresolved-placeholder"
     default_severity = Severity.BLOCK
@@ -86,14 +102,14 @@ class UnresolvedPlaceholder(Rule):
                 m.group(0), "the subject", header_location("Subject", msg.subject, m.start(), m.end())
             )
         seen: set[str] = set()
-        for line in msg.new_lines:
+        for line in _with_tag_characters(msg.new_lines):
             for m in placeholders(line.text):
                 seen.add(m.group(0))
                 yield self._finding(
                     m.group(0), f"line {line.number}", body_location(line, m.start(), m.end())
                 )
         if msg.html_source:
-            for line in msg.html_lines:
+            for line in _with_tag_characters(msg.html_lines):
                 for m in placeholders(line.text):
                     if m.group(0) not in seen and not line.quoted:
                         seen.add(m.group(0))
@@ -102,14 +118,14 @@ class UnresolvedPlaceholder(Rule):
                             "the HTML part",
                             Location("html", line=line.number, start=m.start(), end=m.end(), text=line.text),
                         )
-            for attr in HTML_ATTR.finditer(msg.html_source):
-                for m in placeholders(attr.group(1)):
+            for value in _attribute_values(msg.html_source):
+                for m in placeholders(value):
                     if m.group(0) not in seen:
                         seen.add(m.group(0))
                         yield self._finding(
                             m.group(0),
                             "an HTML link or image",
-                            Location("html", start=m.start(), end=m.end(), text=attr.group(1)),
+                            Location("html", start=m.start(), end=m.end(), text=value),
                         )
 
     def _finding(self, tag: str, where: str, location: Location) -> Finding:
