@@ -56,7 +56,7 @@ from sendguard.message.model import Message
 from sendguard.message.parse import parse
 from sendguard.org.model import Directory, Org
 from sendguard.report import Severity
-from sendguard.rules.spelling import Occurrences, Spelling, conversation_text, written_text
+from sendguard.rules.spelling import Occurrences, Spelling, conversation_text
 from sendguard.spelling import SpellChecker, _tokens, find_dictionary
 from sendguard.vocabulary import learn_from
 
@@ -74,9 +74,7 @@ BENCH_ORG = Org("bench", (), Directory({}, {}))
 class Mail(NamedTuple):
     source: str  # path relative to the corpora
     text: str  # new text
-    # The rule's evidence from the rest of the message, as it looks words up:
-    counts: Occurrences  # in all the author wrote in it (new text and a fresh subject)
-    shared: Occurrences  # in what others wrote in the conversation (quoted text, names, ...)
+    shared: Occurrences  # the rule's evidence: what others wrote in the conversation (quoted text, ...)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -127,7 +125,6 @@ def real_mail(quick: bool) -> list[Mail]:
         Mail(
             str(path.relative_to(CORPORA)),
             msg.new_text,
-            Occurrences(written_text(msg)),
             Occurrences(conversation_text(msg)),
         )
         for path, msg in _parsed(paths)
@@ -311,12 +308,12 @@ def mail_flags(name: str, mail: list[Mail]) -> dict[str, Any]:
     verdicts: dict[str, bool] = {}  # the peers judge a word alone, so once per distinct word
     start = time.perf_counter()
     per_message: list[float] = []
-    for source, text, counts, shared in mail:
+    for source, text, shared in mail:
         tokens = words_of(text)
         words += len(tokens)
         if isinstance(t, Sendguard) and not isinstance(t, SendguardUngated):
             one = time.perf_counter()
-            found = t.checker.check(text, counts=counts, shared=shared)  # the rule's evidence too
+            found = t.checker.check(text, shared=shared)  # the rule's evidence too
             flags += [(source, m.word) for m in found if m.kind == "spelling"]
             per_message.append(time.perf_counter() - one)
             continue
@@ -345,9 +342,9 @@ def vocabulary_flags(mail: list[Mail], lists: dict[str, list[Pair]], quick: bool
         learned[f"{corpus} (from {len(messages):,} held-out messages)"] = words
         on_lists[corpus] = [f"{w} ({misspellings[w]})" for w in words if w in misspellings]
         checker = SpellChecker(words)
-        for source, text, counts, shared in mail:
+        for source, text, shared in mail:
             if source.split("/")[0] == corpus:
-                found = checker.check(text, counts=counts, shared=shared)
+                found = checker.check(text, shared=shared)
                 flags += [(source, m.word) for m in found if m.kind == "spelling"]
     return {"flags": flags, "learned": learned, "on_lists": on_lists}
 
@@ -363,12 +360,12 @@ def timing(name: str, mail: list[Mail], budget_words: int) -> dict[str, Any]:
     start = time.perf_counter()
     per_message = []
     suggested: dict[str, list[str]] = {}
-    for _, text, counts, shared in mail:
+    for _, text, shared in mail:
         if words >= budget_words:
             break
         one = time.perf_counter()
         if isinstance(t, Sendguard):
-            t.checker.check(text, counts=counts, shared=shared)  # returns suggestions with each finding
+            t.checker.check(text, shared=shared)  # returns suggestions with each finding
         else:
             for w in words_of(text):
                 if t.wrong(w) and w not in suggested:
@@ -571,7 +568,7 @@ def _mail_summary(results: dict[tuple[str, str], Any], mail: list[Mail]) -> dict
             per_corpus.setdefault(corpus, Counter())["genuine" if label in GENUINE else label] += 1
         out[name] = {"words": r["words"], "flags": len(r["flags"]), "by_corpus": per_corpus}
     words_by_corpus: Counter[str] = Counter()
-    for source, text, _, _ in mail:
+    for source, text, _ in mail:
         words_by_corpus[source.split("/")[0]] += len(words_of(text))
     out["words_by_corpus"] = dict(words_by_corpus)
     return out
@@ -699,8 +696,8 @@ def markdown(r: dict[str, Any]) -> str:
 def _label_sheet(quick: bool) -> Iterator[str]:
     """Rows to hand-label: every sendguard flag on real mail with its line (for `--sheet`)."""
     checker = SpellChecker()
-    for source, text, counts, shared in real_mail(quick):
-        for m in checker.check(text, counts=counts, shared=shared):
+    for source, text, shared in real_mail(quick):
+        for m in checker.check(text, shared=shared):
             if m.kind == "spelling":
                 start = text.rfind("\n", 0, m.start) + 1
                 end = text.find("\n", m.end)

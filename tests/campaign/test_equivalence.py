@@ -104,6 +104,32 @@ def test_sample_covers_recipient_rules(tmp_path):
     assert "cross-account-recipients" not in {f.rule for f in fast[0]}  # Peter and Anna are both Acme
 
 
+QUOTING = """From: RevCalc <news@revcalc.io>
+To: <{{ email }}>
+Subject: Re: your order
+Content-Type: text/plain; charset=utf-8
+
+Hi {{ first_name }},
+
+Your order ships today.
+
+On Mon, 23 Nov 2026, {{ first_name }} wrote:
+> Where is my order, {{ first_name }} here?
+"""
+
+
+def test_a_merge_tag_in_quoted_text_is_checked_in_full(tmp_path):
+    """A value in the quoted text is a word 'the conversation uses', so the full check does not
+    report it in the new text; the fast path, one site at a time, would."""
+    p = plan(org(tmp_path), write_template(tmp_path, QUOTING))
+    rows = [customer("z@gmail.com", "recieve"), customer("q@gmail.com", "Kim")]
+    result = p.check_batch(batch(rows))
+    assert result.checked_in_full == 2
+    for row, found in zip(rows, p.row_findings(batch(rows)), strict=True):
+        assert {f.rule for f in found} == {f.rule for f in p.full_findings(row)}
+    assert "spelling" not in {f.rule for f in p.full_findings(rows[0])}
+
+
 def test_values_that_change_the_message_shape_are_checked_in_full(tmp_path):
     p = plan(org(tmp_path), write_template(tmp_path, THANKS))
     result = p.check_batch(batch(SAMPLE))

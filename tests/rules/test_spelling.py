@@ -55,12 +55,6 @@ TRIGGERS = [
         ),
         "recieved",
     ),
-    # Written again in a fresh subject, but a slip for a very common word: a habit, not a term.
-    Case(
-        "habitual-typo-in-subject-and-body",
-        dict(subject="thier invoice", body="Hi Peter,\n\nThier invoice is late.\n"),
-        "Thier",
-    ),
     Case("two-slips-in-a-long-word", dict(body="Hi Peter,\n\nThe fix is permenant now.\n"), "permenant"),
     Case(
         "misspelt-place-alone-on-a-line",
@@ -121,15 +115,6 @@ NEAR_MISSES = [
             body="Hi Peter,\n\nThe enpower schedule is attached.\n",
             attachments=[("enpower_schedule.csv", b"hour,mw\n", "text/csv")],
         ),
-    ),
-    # enron/maildir/slinger-r/sent_items/24: the author writes it in a fresh subject and the body.
-    Case(
-        "a-term-in-the-subject-and-the-body",
-        dict(subject="Enpower to Caps", body="Hi Peter,\n\nThe enpower feed is back.\n"),
-    ),
-    Case(
-        "a-term-in-two-paragraphs",
-        dict(body="Hi Peter,\n\nThe enpower feed is back.\n\n> Thanks\n\nThe enpower desk knows.\n"),
     ),
     # Real false alarms, from ../shared/corpora:
     # spamassassin-ham/hard-ham-1/00229.0870e13cd0b783d3d0b32826fa06bef3.txt (a list of links).

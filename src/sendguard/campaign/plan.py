@@ -18,8 +18,8 @@ the audience is then checked column by column (Arrow), each check once per disti
 * the campaign checks: missing merge fields, segment, test list, suppression, role addresses.
 
 A recipient whose values would change the shape of the message (a value with a line break, or an
-empty line before the greeting), and every recipient of a template with `{% %}` statements, is
-checked in full: rendered by Jinja and run through `Guard.check_message`. `Plan.full_findings`
+empty line before the greeting), and every recipient of a template with `{% %}` statements or with
+a merge tag in quoted text or a reply's subject (see `Plan.__init__`), is checked in full: rendered by Jinja and run through `Guard.check_message`. `Plan.full_findings`
 does that for any recipient; the test suite holds the fast path equal to it.
 """
 
@@ -60,6 +60,7 @@ from sendguard.org.mentions import MentionIndex
 from sendguard.report import Finding, Severity
 from sendguard.rules.balance_mismatch import balance_claims
 from sendguard.rules.greeting_mismatch import GREETING, GROUP_WORDS, SPLIT, TITLES, canonical, fold
+from sendguard.rules.spelling import conversation_text
 
 # Rules whose verdict depends on who the recipient is: left out of the template findings and of the
 # per-site text checks, and evaluated per recipient instead.
@@ -220,8 +221,11 @@ class Plan:
         }
 
         # Statements ({% if %}, {% for %}) decide the text per recipient: every recipient of such a
-        # template is checked in full, and the template has no findings of its own.
-        self.flat = template.flat
+        # template is checked in full, and the template has no findings of its own. So is a template
+        # with a merge tag in what the spelling rule reads as others' words (quoted text, a reply's
+        # subject): a value there vouches for the same word in the new text, which a check of one
+        # site at a time cannot see.
+        self.flat = template.flat and not SENTINEL_RE.search(conversation_text(self.base))
         self.template_findings = self._template_findings() if self.flat else []
         self.sites = self._sites()
         self.display = template.parts["to_display"].with_sentinels() if "to_display" in template.parts else ""

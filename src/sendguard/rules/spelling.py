@@ -7,10 +7,9 @@ at your new text and a fresh subject (quoted text and the subject of a reply are
 side's words), and leaves alone what is not prose: URLs, addresses, file names, reference codes
 (INC-4821, PO#12345), numbers, acronyms, product-style names (RevCalc) and people's names, and
 what nobody would call a misspelling: titles in a list of links, lines in another language, a
-word in quotes ("aplay"), a word hyphenated at a line break, a word the rest of the conversation
-uses too (its quoted text, a reply's subject, an attachment's name, a name in the address
-headers: the thread's term, not your slip), and an unknown word you write twice in the message
-(subject and body, or two paragraphs) unless it is a slip for a very common word (thier).
+word in quotes ("aplay"), a word hyphenated at a line break, and a word the rest of the
+conversation uses too (its quoted text, a reply's subject, an attachment's name: the thread's
+term, not your slip).
 Account names, aliases, contact names and your domains are known words, and so is everything in
 `[vocabulary] words` (`sendguard vocabulary` proposes those from your team's mail). Unknown
 words that do not look like a slip for a real word (trade jargon, other languages) are not
@@ -59,22 +58,15 @@ def org_words(org: Org) -> list[str]:
     return words
 
 
-def written_text(msg: Message) -> str:
-    """What the author wrote in a message: its subject (unless a reply's) and its new text."""
-    parts = [msg.subject] if msg.subject and not REPLY_PREFIX.match(msg.subject) else []
-    parts += ["\n".join(line.text for line in block) for block in msg.new_blocks()]
-    return "\n\n".join(parts)
-
-
 def conversation_text(msg: Message) -> str:
     """What others wrote in the message's conversation: its quoted and forwarded text, a reply's
-    subject, the attachments' names and the display names in the address headers."""
+    subject and the attachments' names. Not the display names in the address headers: a
+    campaign fills To from the same audience data as its body, so a typo there ("Hi recieve,")
+    would vouch for itself."""
     parts = [line.text for line in msg.lines if line.quoted]
     if msg.subject and REPLY_PREFIX.match(msg.subject):
         parts.append(msg.subject)
     parts += [attachment.filename for attachment in msg.attachments]
-    senders = [msg.sender] if msg.sender is not None else []
-    parts += [address.display_name for address in (*senders, *msg.recipients, *msg.reply_to)]
     return "\n".join(part for part in parts if part)
 
 
@@ -129,17 +121,15 @@ class Spelling(Rule):
 
     def written_text(self, msg: Message) -> str:
         """What this rule reads of a message: its subject (unless a reply's) and its new text."""
-        return written_text(msg)
+        parts = [msg.subject] if msg.subject and not REPLY_PREFIX.match(msg.subject) else []
+        parts += ["\n".join(line.text for line in block) for block in msg.new_blocks()]
+        return "\n\n".join(parts)
 
     def _findings(self, msg: Message) -> Iterator[Finding]:
-        # Evidence from the rest of the message, looked up only for a word in doubt: the author
-        # writing it again elsewhere (another paragraph, the subject), and others writing it.
-        evidence = {
-            "counts": Occurrences(lambda: written_text(msg)),
-            "shared": Occurrences(lambda: conversation_text(msg)),
-        }
+        # What others wrote in the conversation, looked up only for a word in doubt.
+        shared = Occurrences(lambda: conversation_text(msg))
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
-            for slip in self.checker.check(msg.subject, **evidence):
+            for slip in self.checker.check(msg.subject, shared=shared):
                 yield self._finding(slip, header_location("Subject", msg.subject, slip.start, slip.end))
         for block in msg.new_blocks():
             # Check a run of lines as one text so sentences (and names) are seen across line wraps.
@@ -147,7 +137,7 @@ class Spelling(Rule):
             for line in block:
                 starts.append(pos)
                 pos += len(line.text) + 1
-            for slip in self.checker.check("\n".join(line.text for line in block), **evidence):
+            for slip in self.checker.check("\n".join(line.text for line in block), shared=shared):
                 i = bisect_right(starts, slip.start) - 1
                 line, offset = block[i], starts[i]
                 end = min(slip.end - offset, len(line.text))  # "last weeks" may wrap over two lines
