@@ -11,10 +11,12 @@ Two questions, on public data (`../shared/corpora/spelling`, see its SOURCE.md):
 2. **Real mail** (the new text of Enron sent mail and of SpamAssassin ham, `../shared/corpora`):
    flags per 5,000 words. Every tool sees the same words: the tokens sendguard's tokeniser keeps
    (it uses no dictionary; URLs, addresses, codes, numbers and pasted code are dropped), so the
-   peers are not charged for URLs. Real mail has real typos, so sendguard's flags are hand
-   labelled in `bench/labels/spelling_real_mail.tsv` (source path, word, label); a flag is a false
-   alarm unless it is labelled `typo`. No vocabulary is configured:
-   an organisation would add its own terms (`[vocabulary] words`), so this is the out-of-the-box
+   peers are not charged for URLs. sendguard also gets what its rule gets from the rest of the
+   message: the words others wrote in the conversation (quoted text, a reply's subject,
+   attachment names), which it takes for shared terms. Real mail has real typos, so sendguard's
+   flags are hand labelled in `bench/labels/spelling_real_mail.tsv` (source path, word, label); a
+   flag is a false alarm unless it is labelled `typo`. No vocabulary is configured: an
+   organisation would add its own terms (`[vocabulary] words`), so this is the out-of-the-box
    rate. A separate row gives the rate with the vocabulary `sendguard vocabulary` learns from
    *other* mail of the same organisation (`vocabulary.learn_from`), held out from the scored
    messages: for Enron the mail its mailbox owners received (their other folders; other people's
