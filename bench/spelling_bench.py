@@ -58,7 +58,7 @@ from sendguard.message.model import Message
 from sendguard.message.parse import parse
 from sendguard.org.model import Directory, Org
 from sendguard.report import Severity
-from sendguard.rules.spelling import Occurrences, Spelling, conversation_text
+from sendguard.rules.spelling import SharedWords, Spelling, conversation_text
 from sendguard.spelling import SpellChecker, _tokens, find_dictionary
 from sendguard.vocabulary import learn_from
 
@@ -76,7 +76,7 @@ BENCH_ORG = Org("bench", (), Directory({}, {}))
 class Mail(NamedTuple):
     source: str  # path relative to the corpora
     text: str  # new text
-    shared: Occurrences  # the rule's evidence: what others wrote in the conversation (quoted text, ...)
+    shared: SharedWords  # the rule's evidence: what others wrote in the conversation (quoted text, ...)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def real_mail(quick: bool) -> list[Mail]:
         Mail(
             str(path.relative_to(CORPORA)),
             msg.new_text,
-            Occurrences(conversation_text(msg)),
+            SharedWords(conversation_text(msg)),
         )
         for path, msg in _parsed(paths)
     ]

@@ -10,7 +10,7 @@ import pytest
 from rules_support import Case
 from sendguard.guard import Guard
 from sendguard.report import Finding, Severity
-from sendguard.rules.spelling import Occurrences, Spelling
+from sendguard.rules.spelling import SharedWords, Spelling
 from support import EXAMPLE_MESSAGES, build_message, example_guard
 
 RULE = "spelling"
@@ -229,12 +229,12 @@ def test_one_finding_per_occurrence(guard: Guard) -> None:
     assert [f.evidence for f in found] == ["recieved", "adress"]
 
 
-def test_occurrences_count_whole_words_only_when_asked() -> None:
+def test_shared_words_are_whole_words_found_only_when_asked() -> None:
     asked = []
-    words = Occurrences(lambda: asked.append(1) or "Enpower to CAPS: see enpower_2.csv, not enpowered.")
+    words = SharedWords(lambda: asked.append(1) or "Enpower to CAPS: see enpower_2.csv, not enpowered.")
     assert asked == []  # nothing is built until a word is in doubt
-    assert words.get("enpower", 0) == 2 and "enpower" in words
-    assert "enpowered" in words and "caps" in words and "enpowe" not in words and words.get("see") == 1
+    assert "enpower" in words and "enpowered" in words and "caps" in words and "see" in words
+    assert "enpowe" not in words and "owered" not in words
     assert asked == [1]
 
 

@@ -19,8 +19,9 @@ the audience is then checked column by column (Arrow), each check once per disti
 
 A recipient whose values would change the shape of the message (a value with a line break, or an
 empty line before the greeting), and every recipient of a template with `{% %}` statements or with
-a merge tag in quoted text or a reply's subject (see `Plan.__init__`), is checked in full: rendered by Jinja and run through `Guard.check_message`. `Plan.full_findings`
-does that for any recipient; the test suite holds the fast path equal to it.
+a merge tag in quoted text or a reply's subject (see `Plan.__init__`), is checked in full: rendered
+by Jinja and run through `Guard.check_message`. `Plan.full_findings` does that for any recipient;
+the test suite holds the fast path equal to it.
 """
 
 from __future__ import annotations

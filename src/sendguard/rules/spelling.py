@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -44,7 +44,6 @@ from sendguard.spelling import Misspelling, SpellChecker
 # The subject of a reply or forward is the other side's; only a fresh subject is the author's.
 REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 SHOWN_SUGGESTIONS = 3
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 def org_words(org: Org) -> list[str]:
@@ -70,35 +69,25 @@ def conversation_text(msg: Message) -> str:
     return "\n".join(part for part in parts if part)
 
 
-class Occurrences(Mapping[str, int]):
-    """How often a text writes a word (lower case, as a whole word: "enpower" in "enpower_1.csv",
-    not in "enpowered"), counted when asked: the checker asks only about the few words it has
-    doubts about, so the text is never split into words (~1 ms a message, tens in a long one)
-    and is built only on the first question when given as a function."""
+class SharedWords(Container[str]):
+    """The words of a text, asked one at a time (lower case, as a whole word: "enpower" is in
+    "enpower_1.csv", not in "enpowered"): the checker asks only about the few words it has doubts
+    about, so the text is never split into words (~1 ms a message, tens in a long one), and it is
+    built only on the first question when given as a function."""
 
     def __init__(self, text: str | Callable[[], str]) -> None:
         self._text = text
         self._lowered: str | None = None
-        self._counted: dict[str, int] = {}
+        self._answers: dict[object, bool] = {}
 
-    def __getitem__(self, word: str) -> int:
-        n = self._counted.get(word)
-        if n is None:
+    def __contains__(self, word: object) -> bool:
+        found = self._answers.get(word)
+        if found is None:
             if self._lowered is None:
                 self._lowered = (self._text if isinstance(self._text, str) else self._text()).lower()
-            n = len(re.findall(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", self._lowered))
-            self._counted[word] = n
-        if not n:
-            raise KeyError(word)
-        return n
-
-    def __iter__(self) -> Iterator[str]:
-        if self._lowered is None:
-            self._lowered = (self._text if isinstance(self._text, str) else self._text()).lower()
-        return iter(dict.fromkeys(_WORD.findall(self._lowered)))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+            pattern = rf"(?<![^\W\d_]){re.escape(str(word))}(?![^\W\d_])"
+            found = self._answers[word] = re.search(pattern, self._lowered) is not None
+        return found
 
 
 class Spelling(Rule):
@@ -127,7 +116,7 @@ class Spelling(Rule):
 
     def _findings(self, msg: Message) -> Iterator[Finding]:
         # What others wrote in the conversation, looked up only for a word in doubt.
-        shared = Occurrences(lambda: conversation_text(msg))
+        shared = SharedWords(lambda: conversation_text(msg))
         if msg.subject and not REPLY_PREFIX.match(msg.subject):
             for slip in self.checker.check(msg.subject, shared=shared):
                 yield self._finding(slip, header_location("Subject", msg.subject, slip.start, slip.end))
